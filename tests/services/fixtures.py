@@ -1,0 +1,1 @@
+"""Session fixtures for the real test servers (filled in by tests/services)."""
