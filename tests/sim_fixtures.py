@@ -1,0 +1,1 @@
+"""Session fixtures for the cluster simulator (filled in with clusterwatch.sim)."""
