@@ -19,6 +19,11 @@ from clusterwatch.core.version import __version__
 VERBS: dict[str, tuple[str, str]] = {
     "demo": ("clusterwatch.core.demo", "run a simulated cluster with everything pointed at it"),
     "config": ("clusterwatch.core.config_command", "check or show the configuration"),
+    "run": (
+        "clusterwatch.scheduler.run_command",
+        "the daemon: every configured job on its interval",
+    ),
+    "collect": ("clusterwatch.scheduler.collect_command", "one collection cycle, for debugging"),
     "sim": ("clusterwatch.sim.command", "serve a simulated Mesos/Marathon cluster"),
 }
 
@@ -53,9 +58,7 @@ def build_parser(verb: str | None) -> argparse.ArgumentParser:
         help="config file (default /etc/clusterwatch/clusterwatch.toml, plus conf.d/*.toml)",
     )
     parser.add_argument("--log-format", choices=("kv", "json"), default=None)
-    parser.add_argument(
-        "--log-level", choices=("debug", "info", "warning", "error"), default=None
-    )
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"), default=None)
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
     subparsers.required = True
     for name, (module_name, help_text) in VERBS.items():

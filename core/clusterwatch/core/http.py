@@ -132,6 +132,8 @@ class Http:
         *,
         params: dict[str, str] | None = None,
         json_body: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
         follow_redirects: bool = True,
         ok_statuses: tuple[int, ...] = (),
     ) -> Response:
@@ -144,6 +146,8 @@ class Http:
                 url,
                 params=params,
                 json=json_body,
+                data=data,
+                headers=headers,
                 timeout=timeout,
                 allow_redirects=follow_redirects,
                 stream=True,

@@ -15,7 +15,11 @@ Kind = Literal["source", "sink", "parser", "check"]
 
 REGISTRY: dict[Kind, dict[str, str]] = {
     "source": {},
-    "sink": {},
+    "sink": {
+        "influxdb1": "clusterwatch.sinks.influxdb1:InfluxDB1Writer",
+        "influxdb2": "clusterwatch.sinks.influxdb2:InfluxDB2Writer",
+        "file": "clusterwatch.sinks.linefile:LineFileWriter",
+    },
     "parser": {},
     "check": {},
 }

@@ -115,9 +115,11 @@ class FrameRead:
     bad: bool
 
 
-def read_frames(fd: int, offset: int, end: int, max_records: int, max_bytes: int) -> FrameRead:
+def read_frames(
+    fd: int, offset: int, end: int, max_records: int, max_bytes: int, *, at_least_one: bool = True
+) -> FrameRead:
     """Read whole frames from ``fd`` in ``[offset, end)``, at most ``max_records`` records and
-    ``max_bytes`` of payload (but always at least one record, however large, if one is there).
+    ``max_bytes`` of payload (but with ``at_least_one``, one record however large).
 
     Memory stays bounded by the budget: the file is read in windows of about ``max_bytes``.
     """
@@ -131,7 +133,7 @@ def read_frames(fd: int, offset: int, end: int, max_records: int, max_bytes: int
         buf = os.pread(fd, want, offset)
         got = 0
         for frame_end, payload in iter_frames(buf):
-            if records and nbytes + len(payload) > max_bytes:
+            if (records or not at_least_one) and nbytes + len(payload) > max_bytes:
                 return FrameRead(records, offset + got, False)
             records.append(payload.tobytes())
             nbytes += len(payload)
@@ -146,7 +148,7 @@ def read_frames(fd: int, offset: int, end: int, max_records: int, max_bytes: int
         whole = None if length is None else FRAME_SIZE + length
         if whole is None or whole <= len(buf) or offset + whole > end:
             return FrameRead(records, offset, True)
-        if records and nbytes + whole - FRAME_SIZE > max_bytes:
+        if (records or not at_least_one) and nbytes + whole - FRAME_SIZE > max_bytes:
             break
         frames = list(iter_frames(os.pread(fd, whole, offset)))
         if not frames:
@@ -188,7 +190,7 @@ def write_state(directory: str, pos: Position, *, durable: bool) -> None:
         fsync_dir(directory)
 
 
-def read_state(directory: str) -> Position | None | str:
+def read_state(directory: str) -> Position | str | None:
     """The stored position; None if there is no state file; a reason string if it is unusable."""
     try:
         with open(os.path.join(directory, STATE_NAME), "rb") as f:

@@ -113,7 +113,8 @@ def parse_load(spec: str) -> LoadModel:
     if kind == "trace":
         return Trace.from_csv(rest)
     if kind not in _KINDS:
-        raise ValueError(f"unknown load model {kind!r}; use one of constant, step, sine, spike, trace")
+        known = "constant, step, sine, spike, trace"
+        raise ValueError(f"unknown load model {kind!r}; use one of {known}")
     factory, needed = _KINDS[kind]
     try:
         numbers = [float(part) for part in rest.split(",") if part.strip()]

@@ -72,7 +72,10 @@ class Master:
     elected_time: float | None = None
     #: cluster event counts when this master was elected: its counters start from there
     baseline: dict[str, int] = field(default_factory=dict)
-    claims_leadership: bool = False  # fault: a standby that says it leads
+    #: how this master answers cluster endpoints while standby: "redirect" (307 to the
+    #: leader, as 1.x does), "local" (answers itself, naming the leader, as 0.x did) or
+    #: "claims_leader" (a fault: says it leads)
+    standby_mode: str = "redirect"
 
     @property
     def pid(self) -> str:
@@ -116,6 +119,7 @@ class Agent:
     used_ports: set[int] = field(default_factory=set)
     #: terminal task counts on this agent since it started (the agent's own counters)
     terminal: dict[str, int] = field(default_factory=dict)
+    launched: int = 0
 
     @property
     def hostname(self) -> str:

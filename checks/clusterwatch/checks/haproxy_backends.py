@@ -1,0 +1,245 @@
+"""check_haproxy_backends - enough servers UP in every HAProxy backend?
+
+    check_haproxy_backends (-S /run/haproxy/admin.sock | -S host:9999 | -U http://lb:8404/stats)
+                           [-u USER] [--password-file FILE | --password-env VAR]
+                           [--backend REGEX] [-w MIN] [-c MIN] [-t 10] [-v]
+
+Reads ``show stat`` from the stats socket (unix path or ``host:port``) or the stats page's CSV
+(``;csv`` is appended), with basic auth. The password never comes from the command line (it would
+show in ``ps`` and in Nagios' logs): ``--password-file`` (first line) or the environment variable
+named by ``--password-env`` (default ``CLUSTERWATCH_HAPROXY_PASSWORD``).
+
+Per backend (``--backend`` is a regular expression searched in the name; backends without server
+lines are skipped), servers are counted:
+
+- up: ``UP``, ``UP 1/3`` (failing checks, still up), ``no check``;
+- not up: ``DOWN``, ``DOWN 1/2`` (recovering, still down), ``MAINT``, ``DRAIN``/``NOLB``;
+- configured: all of them (MAINT and DRAIN servers are listed in the long output).
+
+``-w``/``-c`` are the *minimum* servers up: ``2`` means at least 2 (the range ``2:``), ``75%`` at
+least 75 % of the configured servers. Any other range (``2:4``, ``@0:1``, ``50:90%``) is taken
+as written. Defaults: ``-w 100%`` (any server not up warns), ``-c 1`` (a backend with no server
+up is critical). Perfdata: one item per backend, servers up, with warn/crit in servers.
+An unreachable stats source or a body that is not the CSV is UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import nagiosplugin
+
+from clusterwatch.checks import plugin
+from clusterwatch.core import haproxy_stats
+from clusterwatch.core.errors import ClusterwatchError
+
+NAME = "haproxy_backends"
+DEFAULT_PASSWORD_ENV = "CLUSTERWATCH_HAPROXY_PASSWORD"
+UP_STATES = frozenset({"up"})
+
+
+@dataclass(frozen=True)
+class Minimum:
+    """A ``-w``/``-c`` value: a range over the count of servers up, or over their percentage."""
+
+    range: nagiosplugin.Range
+    percent: bool
+
+    def in_servers(self, total: int) -> nagiosplugin.Range:
+        """The range expressed in servers for a backend of ``total`` servers (for perfdata)."""
+        if not self.percent:
+            return self.range
+        start, end = self.range.start, self.range.end
+        lo = start if math.isinf(start) else math.ceil(start * total / 100 - 1e-9)
+        hi = end if math.isinf(end) else math.floor(end * total / 100 + 1e-9)
+        prefix = "@" if self.range.invert else ""
+        low = "~" if lo == -math.inf else plugin.format_value(lo)
+        high = "" if hi == math.inf else plugin.format_value(hi)
+        return plugin.parse_range(f"{prefix}{low}:{high}")
+
+    def matches(self, up: int, total: int) -> bool:
+        if self.percent:
+            return bool(self.range.match(100.0 * up / total if total else 0.0))
+        return bool(self.range.match(up))
+
+    def __str__(self) -> str:
+        return plugin.format_range(self.range) + ("%" if self.percent else "")
+
+
+def minimum_arg(spec: str) -> Minimum:
+    text = spec.strip()
+    percent = text.endswith("%")
+    if percent:
+        text = text[:-1]
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        text += ":"
+    try:
+        return Minimum(plugin.parse_range(text), percent)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid minimum {spec!r}") from None
+
+
+def regex_arg(spec: str) -> re.Pattern[str]:
+    try:
+        return re.compile(spec)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"invalid regular expression {spec!r}: {exc}") from None
+
+
+@dataclass
+class Backend:
+    name: str
+    servers: list[haproxy_stats.StatRow]
+
+    @property
+    def up(self) -> list[haproxy_stats.StatRow]:
+        return [s for s in self.servers if s.state in UP_STATES]
+
+    def describe(self) -> str:
+        words = []
+        for s in self.servers:
+            note = ""
+            if s.in_transition:
+                note = " (going down)" if s.state == "up" else " (coming up)"
+            check = f", {s.check_status}" if s.check_status and s.state != "up" else ""
+            words.append(f"{s.svname} {s.status}{note}{check}")
+        return f"{self.name}: {len(self.up)}/{len(self.servers)} up - " + ", ".join(words)
+
+
+class Backends(nagiosplugin.Resource):  # type: ignore[misc]
+    def __init__(
+        self, source: str, pattern: re.Pattern[str] | None, progress: plugin.Progress,
+        user: str | None, password: str | None,
+    ) -> None:
+        self.source = source
+        self.pattern = pattern
+        self.progress = progress
+        self.user = user
+        self.password = password
+        self.backends: list[Backend] = []
+        self.skipped: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return NAME.upper()
+
+    def probe(self) -> Iterator[nagiosplugin.Metric]:
+        self.progress.step(f"reading show stat from {self.source}")
+        rows = haproxy_stats.fetch(self.source, self.progress.remaining(), self.user, self.password)
+        for name, servers in haproxy_stats.backends(rows).items():
+            if self.pattern is not None and not self.pattern.search(name):
+                continue
+            if servers:
+                self.backends.append(Backend(name, servers))
+            else:
+                self.skipped.append(name)
+        if not self.backends:
+            what = f" matching {self.pattern.pattern!r}" if self.pattern is not None else ""
+            raise nagiosplugin.CheckError(f"no backend with servers{what} in {self.source}")
+        for backend in self.backends:
+            yield nagiosplugin.Metric(
+                backend.name, len(backend.up), min=0, max=len(backend.servers), context="backend"
+            )
+
+
+class BackendContext(nagiosplugin.Context):  # type: ignore[misc]
+    def __init__(self, warning: Minimum | None, critical: Minimum | None) -> None:
+        super().__init__("backend")
+        self.warning = warning
+        self.critical = critical
+
+    def evaluate(self, metric: nagiosplugin.Metric, resource: Any) -> nagiosplugin.Result:
+        up, total = metric.value, metric.max
+        text = f"{metric.name} {up}/{total} up"
+        for limit, state, word in (
+            (self.critical, nagiosplugin.Critical, "critical"),
+            (self.warning, nagiosplugin.Warn, "warning"),
+        ):
+            if limit is not None and not limit.matches(up, total):
+                return nagiosplugin.Result(state, f"{text} ({word} minimum {limit})", metric)
+        return nagiosplugin.Result(nagiosplugin.Ok, text, metric)
+
+    def performance(self, metric: nagiosplugin.Metric, resource: Any) -> plugin.PerfData:
+        total = metric.max
+        return plugin.PerfData(
+            metric.name, metric.value,
+            warn=self.warning.in_servers(total) if self.warning else None,
+            crit=self.critical.in_servers(total) if self.critical else None,
+            min=0, max=total,
+        )
+
+
+class BackendsSummary(plugin.Summary):
+    def ok(self, results: nagiosplugin.Results) -> str:
+        up = sum(r.metric.value for r in results if r.metric)
+        total = sum(r.metric.max for r in results if r.metric)
+        count = len(results)
+        return f"{count} backend{'s' if count != 1 else ''}, {up}/{total} servers up"
+
+    def verbose(self, results: nagiosplugin.Results) -> list[str]:
+        resource = results[0].resource if results else None
+        if not isinstance(resource, Backends):
+            return []
+        lines = [b.describe() for b in resource.backends]
+        if resource.skipped:
+            lines.append("without servers (skipped): " + ", ".join(resource.skipped))
+        return lines
+
+
+def read_password(args: argparse.Namespace) -> str | None:
+    if args.password_file:
+        try:
+            with open(args.password_file, encoding="utf-8") as handle:
+                return handle.readline().rstrip("\r\n")
+        except OSError as exc:
+            raise ClusterwatchError(
+                f"cannot read password file {args.password_file}: {exc.strerror}"
+            ) from None
+    return os.environ.get(args.password_env)
+
+
+def parser() -> plugin.ArgumentParser:
+    p = plugin.make_parser(
+        "check_haproxy_backends",
+        "Check that every HAProxy backend has enough servers UP (stats socket or CSV page).",
+    )
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("-S", "--socket", metavar="PATH|HOST:PORT",
+                        help="stats socket: a unix path or host:port")
+    source.add_argument("-U", "--url", metavar="URL",
+                        help="stats page, e.g. http://lb:8404/stats (;csv is appended)")
+    p.add_argument("-u", "--user", help="basic-auth user for --url")
+    p.add_argument("--password-file", metavar="FILE", help="file whose first line is the password")
+    p.add_argument("--password-env", metavar="VAR", default=DEFAULT_PASSWORD_ENV,
+                   help=f"environment variable holding the password (default {DEFAULT_PASSWORD_ENV})")
+    p.add_argument("-b", "--backend", type=regex_arg, metavar="REGEX",
+                   help="only backends whose name matches (re.search)")
+    p.add_argument("-w", "--warning", type=minimum_arg, default=minimum_arg("100%"), metavar="MIN",
+                   help="minimum servers up, count or N%% (default 100%%)")
+    p.add_argument("-c", "--critical", type=minimum_arg, default=minimum_arg("1"), metavar="MIN",
+                   help="minimum servers up, count or N%% (default 1)")
+    return p
+
+
+def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
+    source = args.url or args.socket
+    password = read_password(args) if args.url else None
+    return nagiosplugin.Check(
+        Backends(source, args.backend, progress, args.user, password),
+        BackendContext(args.warning, args.critical),
+        BackendsSummary(),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    return plugin.run(NAME, parser(), build, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""Path routing and JSON answers shared by every simulated service."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from clusterwatch.sim.wire import Request, Response, plain
+
+Endpoint = Callable[[Request, dict[str, str]], Response]
+
+
+def json_response(
+    data: Any, status: int = 200, headers: list[tuple[str, str]] | None = None
+) -> Response:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return Response(status, body, "application/json", headers or [])
+
+
+class Router:
+    """Exact paths first, then patterns such as ``/v2/apps/(?P<app_id>.+)``, in order."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, dict[str, Endpoint]] = {}
+        self._patterns: list[tuple[re.Pattern[str], dict[str, Endpoint]]] = []
+
+    def add(self, methods: str, path: str, endpoint: Endpoint) -> None:
+        for method in methods.split(","):
+            if "(" in path:
+                pattern = re.compile(path + r"\Z")
+                table = next((t for p, t in self._patterns if p.pattern == pattern.pattern), None)
+                if table is None:
+                    table = {}
+                    self._patterns.append((pattern, table))
+                table[method] = endpoint
+            else:
+                self._exact.setdefault(path, {})[method] = endpoint
+            if method == "GET":
+                self.add("HEAD", path, endpoint)
+
+    def dispatch(self, request: Request, not_found: Callable[[Request], Response]) -> Response:
+        table = self._exact.get(request.path)
+        params: dict[str, str] = {}
+        if table is None:
+            for pattern, candidate in self._patterns:
+                match = pattern.match(request.path)
+                if match:
+                    table, params = candidate, match.groupdict()
+                    break
+        if table is None:
+            return not_found(request)
+        endpoint = table.get(request.method)
+        if endpoint is None:
+            allowed = ", ".join(sorted(table))
+            response = plain(405, f"Expecting one of {{ '{allowed}' }}, but received '"
+                                  f"{request.method}'")  # fmt: skip
+            response.headers.append(("Allow", allowed))
+            return response
+        return endpoint(request, params)

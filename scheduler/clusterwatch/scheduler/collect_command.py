@@ -1,0 +1,90 @@
+"""``clusterwatch collect --once``: one cycle of every (or one) source, for debugging.
+
+With ``--print`` the line protocol goes to stdout and nothing to the sinks. Without a config
+file, ``--mesos``, ``--marathon``, ``--zookeeper`` and ``--haproxy`` set up the matching
+sources on the spot (agents and cAdvisor are found from the master).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+from clusterwatch.core.config_schema import ClusterConfig, Config, SourceConfig
+
+# option -> (cluster field it fills, sources it enables)
+QUICK_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "mesos": ("mesos_masters", ("mesos_master", "mesos_agent", "cadvisor")),
+    "marathon": ("marathon", ("marathon",)),
+    "zookeeper": ("zookeeper", ("zookeeper",)),
+    "haproxy": ("haproxy", ("haproxy",)),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--once", action="store_true", required=True, help="run one cycle")
+    parser.add_argument("--source", action="append", help="only this source (repeatable)")
+    parser.add_argument("--print", action="store_true", help="print line protocol, write none")
+    parser.add_argument("--mesos", action="append", metavar="URL", help="a Mesos master URL")
+    parser.add_argument("--marathon", action="append", metavar="URL", help="a Marathon URL")
+    parser.add_argument("--zookeeper", metavar="HOSTS", help="ZooKeeper host:port,host:port")
+    parser.add_argument("--haproxy", action="append", metavar="URL|SOCKET", help="HAProxy stats")
+
+
+def quick_config(args: argparse.Namespace, base: Config) -> Config:
+    """``base`` plus the sources named by the quick options."""
+    cluster_changes: dict[str, object] = {}
+    sources = dict(base.sources)
+    for option, (cluster_field, names) in QUICK_SOURCES.items():
+        value = getattr(args, option)
+        if not value:
+            continue
+        cluster_changes[cluster_field] = value if isinstance(value, str) else tuple(value)
+        for name in names:
+            sources.setdefault(name, SourceConfig())
+    cluster: ClusterConfig = dataclasses.replace(base.cluster, **cluster_changes)  # type: ignore[arg-type]
+    return dataclasses.replace(base, cluster=cluster, sources=sources)
+
+
+def run(args: argparse.Namespace) -> int:
+    from clusterwatch.core.config import load_config
+    from clusterwatch.core.errors import ConfigError
+    from clusterwatch.core.http import Http
+    from clusterwatch.core.lineprotocol import encode_lines
+    from clusterwatch.core.registry import import_string
+    from clusterwatch.scheduler.cycle import run_cycle
+
+    quick = any(getattr(args, o) for o in QUICK_SOURCES)
+    config = quick_config(args, load_config(args.config, require_file=not quick))
+    names = args.source or [n for n, s in config.sources.items() if s.enabled]
+    for name in names:
+        import_string("source", name)  # an unknown name lists the known ones
+        if name not in config.sources:
+            config = dataclasses.replace(config, sources={**config.sources, name: SourceConfig()})
+    if not names:
+        raise ConfigError(["no sources configured: give --mesos/--marathon/... or a config"])
+    failed = 0
+    points = []
+    with Http(config.http) as http:
+        for name in names:
+            report = run_cycle(name, config, http)
+            points.extend(report.result.points)
+            points.append(report.self_metrics(config.cluster.name))
+            failed += bool(report.result.errors)
+            for error in report.result.errors:
+                print(f"{name}: {error.target}: {error.reason}", file=sys.stderr)
+    if args.print:
+        sys.stdout.buffer.write(encode_lines(points))
+        return 1 if failed else 0
+    from clusterwatch.scheduler.daemon import open_publisher
+
+    publisher = open_publisher(config)
+    try:
+        publisher.publish(points)
+        results = publisher.drain(force=True)
+    finally:
+        publisher.close()
+    for sink, result in results.items():
+        print(f"sink {sink}: sent {result.sent}, pending {result.pending}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,159 @@
+"""``clusterwatch run``: APScheduler runs every configured job on its interval.
+
+Each enabled source is one job (never two runs of it at once; a late run is coalesced, not
+queued); one more job drains the sinks' spools every second. SIGTERM/SIGINT stop it
+gracefully (running cycles finish, spools are flushed to the sinks as far as they accept);
+SIGHUP reloads the config, keeping the old one if the new one is invalid.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from clusterwatch.core.config import load_config
+from clusterwatch.core.config_schema import Config
+from clusterwatch.core.errors import ConfigError
+from clusterwatch.core.http import Http
+from clusterwatch.core.lineprotocol import Precision
+from clusterwatch.core.log import fields
+from clusterwatch.scheduler.cycle import run_cycle
+from clusterwatch.scheduler.publish import Publisher
+from clusterwatch.sinks.factory import open_sinks
+from clusterwatch.sinks.spooled import SpooledSink
+
+log = logging.getLogger(__name__)
+
+
+def open_publisher(config: Config) -> Publisher:
+    sinks: list[tuple[SpooledSink, Precision]] = [
+        (sink, config.sinks[sink.name].precision) for sink in open_sinks(config)
+    ]
+    return Publisher(sinks)
+
+
+DRAIN_INTERVAL_SECONDS = 1.0
+
+
+class Daemon:
+    def __init__(self, config: Config, config_path: Path | None = None) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        self.config = config
+        self.config_path = config_path
+        self.http = Http(config.http)
+        self.publisher = open_publisher(config)
+        self.scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self.cycles = 0
+
+    # -- jobs --------------------------------------------------------------------------
+
+    def collect(self, source: str) -> None:
+        report = run_cycle(source, self.config, self.http)
+        points = [*report.result.points, report.self_metrics(self.config.cluster.name)]
+        self.publisher.publish(points)
+        self.cycles += 1
+
+    def drain(self) -> None:
+        self.publisher.drain()
+
+    def schedule(self) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        for job in self.scheduler.get_jobs():
+            job.remove()
+        for name, source in self.config.sources.items():
+            if not source.enabled:
+                continue
+            self.scheduler.add_job(
+                self.collect,
+                IntervalTrigger(seconds=source.interval_seconds),
+                args=(name,),
+                id=f"collect:{name}",
+                name=f"collect {name}",
+                next_run_time=_now(),
+                misfire_grace_time=max(1, int(source.interval_seconds)),
+            )
+        self.scheduler.add_job(
+            self.drain,
+            IntervalTrigger(seconds=DRAIN_INTERVAL_SECONDS),
+            id="drain",
+            name="drain sinks",
+        )
+
+    # -- life cycle --------------------------------------------------------------------
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self._stop.set()
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        self._reload.set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> int:
+        self.schedule()
+        self.scheduler.start()
+        log.info(
+            "daemon started",
+            extra=fields(
+                sources=",".join(self.config.sources) or "none",
+                sinks=",".join(s.name for s, _ in self.publisher.sinks) or "none",
+            ),
+        )
+        while not self._stop.wait(0.2):
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+        self.shutdown()
+        return 0
+
+    def reload(self) -> None:
+        if self.config_path is None:
+            return
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error(
+                "reload refused, keeping the running config",
+                extra=fields(problems=" | ".join(exc.problems)),
+            )
+            return
+        self.scheduler.pause()
+        try:
+            if new.sinks != self.config.sinks or new.daemon != self.config.daemon:
+                self.publisher.drain(force=True)
+                self.publisher.close()
+                self.publisher = open_publisher(new)
+            self.config = new
+            self.http.close()
+            self.http = Http(new.http)
+            self.schedule()
+        finally:
+            self.scheduler.resume()
+        log.info("config reloaded", extra=fields(sources=",".join(new.sources) or "none"))
+
+    def shutdown(self) -> None:
+        log.info("stopping: waiting for running cycles")
+        self.scheduler.shutdown(wait=True)
+        # one last attempt: what a sink does not take now stays in its spool for next start
+        pending = {name: r.pending for name, r in self.publisher.drain(force=True).items()}
+        self.publisher.close()
+        self.http.close()
+        log.info("stopped", extra=fields(pending=pending))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
