@@ -217,7 +217,7 @@ def parser() -> plugin.ArgumentParser:
     p.add_argument("-u", "--user", help="basic-auth user for --url")
     p.add_argument("--password-file", metavar="FILE", help="file whose first line is the password")
     p.add_argument("--password-env", metavar="VAR", default=DEFAULT_PASSWORD_ENV,
-                   help=f"environment variable holding the password (default {DEFAULT_PASSWORD_ENV})")
+                   help=f"variable holding the password (default {DEFAULT_PASSWORD_ENV})")
     p.add_argument("-b", "--backend", type=regex_arg, metavar="REGEX",
                    help="only backends whose name matches (re.search)")
     p.add_argument("-w", "--warning", type=minimum_arg, default=minimum_arg("100%"), metavar="MIN",

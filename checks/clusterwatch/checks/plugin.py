@@ -124,6 +124,7 @@ def make_parser(prog: str, description: str, epilog: str = "") -> ArgumentParser
         description=description,
         epilog="\n\n".join(p for p in (epilog, RANGES_HELP) if p),
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,
     )
     parser.add_argument(
         "-V", "--version", action="version", version=f"{prog} (clusterwatch) {__version__}"
@@ -343,7 +344,7 @@ def run(
         _emit(out, [f"{label} UNKNOWN - {one_line(exc.message or 'bad command line')}"])
         return UNKNOWN
     except UsageError as exc:
-        _emit(out, [f"{label} UNKNOWN - {one_line(str(exc))}", parser.format_usage().strip()])
+        _emit(out, [f"{label} UNKNOWN - {one_line(str(exc))}", one_line(parser.format_usage())])
         return UNKNOWN
 
     verbose = min(int(getattr(args, "verbose", 0) or 0), 3)

@@ -180,7 +180,8 @@ class MembersContext(nagiosplugin.Context):  # type: ignore[misc]
         majority = voters // 2 + 1
         text = f"{up}/{total} members serving"
         if serving_voters < majority:
-            hint = f"no quorum: {text}, {majority} of {voters} voters needed ({_down_list(resource)})"
+            need = f"{majority} of {voters} voters needed"
+            hint = f"no quorum: {text}, {need} ({_down_list(resource)})"
             return nagiosplugin.Result(nagiosplugin.Critical, hint, metric)
         if up < total:
             return nagiosplugin.Result(
@@ -285,7 +286,8 @@ def parser() -> plugin.ArgumentParser:
         "Check that a ZooKeeper ensemble has quorum and exactly one leader (4lw mntr/srvr).",
     )
     p.add_argument(
-        "-H", "--hosts", type=targets_arg, action="append", required=True, metavar="HOST[:PORT],...",
+        "-H", "--hosts", type=targets_arg, action="append", required=True,
+        metavar="HOST[:PORT],...",
         help="every member of the ensemble, comma separated (repeatable; port 2181 by default)",
     )
     p.add_argument("-w", "--warning", type=plugin.range_arg, metavar="RANGE",

@@ -34,12 +34,34 @@ class InfluxDB1Writer:
                 password=config.password,
             )
         )
-        self._url = config.url.rstrip("/") + "/write"
+        self._base = config.url.rstrip("/")
+        self._url = self._base + "/write"
+        self._tried_create = False
         self._params = {"db": config.database, "precision": config.precision}
         if config.retention_policy:
             self._params["rp"] = config.retention_policy
 
     def write(self, payload: bytes) -> None:
+        try:
+            self._post(payload)
+        except SinkUnavailable as exc:
+            # Like Telegraf: create a missing database once, then try again.
+            if exc.status != 404 or "database not found" not in exc.reason or self._tried_create:
+                raise
+            self._tried_create = True
+            self._create_database()
+            self._post(payload)
+
+    def _create_database(self) -> None:
+        query = f'CREATE DATABASE "{self._params["db"]}"'
+        try:
+            self._http.request("POST", self._base + "/query", params={"q": query})
+        except FetchError as exc:
+            raise SinkUnavailable(
+                self.name, f"database missing, {exc.reason}", exc.status
+            ) from None
+
+    def _post(self, payload: bytes) -> None:
         try:
             self._http.request(
                 "POST",
