@@ -126,6 +126,7 @@ def _restore_zookeeper(request: pytest.FixtureRequest) -> Iterator[None]:
 class HAProxyFactory(Protocol):
     def __call__(
         self, config: str, *, base: bool = True, timestamp_format: str = "traditional",
+        syslog: str = "unix",
     ) -> HAProxyServer: ...
 
 
@@ -148,10 +149,13 @@ def haproxy_factory() -> Iterator[HAProxyFactory]:
 
     def make(
         config: str, *, base: bool = True, timestamp_format: str = "traditional",
+        syslog: str = "unix",
     ) -> HAProxyServer:
         server = _start(
             "haproxy",
-            lambda: HAProxyServer(config, base=base, timestamp_format=timestamp_format),
+            lambda: HAProxyServer(
+                config, base=base, timestamp_format=timestamp_format, syslog=syslog,
+            ),
         )
         started.append(server)
         return server

@@ -16,6 +16,7 @@ import atexit
 import contextlib
 import csv
 import io
+import ipaddress
 import json
 import os
 import pwd
@@ -917,21 +918,38 @@ _SYSLOG_RE = re.compile(
 
 
 class SyslogReceiver:
-    """A UDP syslog receiver on loopback that writes each message as rsyslog would:
-    ``<timestamp> <host> <tag>[pid]: <message>`` (``timestamp_format`` "traditional" =
-    ``Nov 23 13:20:00``, the RFC 3164 stamp the sender put in; "rfc3339" = receive time
-    with microseconds, rsyslog's high-precision default on Debian 12)."""
+    """A syslog receiver that writes each message to ``path`` as rsyslog would:
+    ``<timestamp> <host> <tag>[pid]: <message>``.
 
-    def __init__(self, path: Path, timestamp_format: str = "traditional") -> None:
+    ``transport`` "unix" listens on a datagram socket (``socket_path``, like /dev/log);
+    "udp" on 127.0.0.1 (``port``) - but a UDP sender's own socket is bound to 0.0.0.0,
+    hence "unix" by default. ``timestamp_format`` "traditional" = ``Nov 23 13:20:00``, the
+    RFC 3164 stamp the sender put in; "rfc3339" = receive time with microseconds,
+    rsyslog's high-precision default on Debian 12.
+    """
+
+    def __init__(
+        self, path: Path, timestamp_format: str = "traditional", transport: str = "unix",
+    ) -> None:
         if timestamp_format not in {"traditional", "rfc3339"}:
             raise ValueError(f"timestamp_format must be traditional or rfc3339: {timestamp_format}")
         self.path = path
         self.timestamp_format = timestamp_format
         self.hostname = socket.gethostname().split(".")[0]
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.bind((LOOPBACK, 0))
+        self.socket_path = path.with_name(path.name + ".sock")
+        self.port = 0
+        if transport == "unix":
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._sock.bind(str(self.socket_path))
+            self.address = str(self.socket_path)
+        elif transport == "udp":
+            self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._sock.bind((LOOPBACK, 0))
+            self.port = int(self._sock.getsockname()[1])
+            self.address = f"{LOOPBACK}:{self.port}"
+        else:
+            raise ValueError(f"transport must be unix or udp: {transport}")
         self._sock.settimeout(0.2)
-        self.port = int(self._sock.getsockname()[1])
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="syslog-receiver", daemon=True)
         self._thread.start()
@@ -945,7 +963,8 @@ class SyslogReceiver:
         if self.timestamp_format == "traditional" and match["ts3164"]:
             stamp = match["ts3164"]
         elif self.timestamp_format == "traditional":
-            stamp = time.strftime("%b %d %H:%M:%S").replace(" 0", "  ", 1)
+            now = time.localtime()
+            stamp = f"{time.strftime('%b', now)} {now.tm_mday:>2} {time.strftime('%T', now)}"
         else:
             stamp = _rfc3339_now()
         return f"{stamp} {self.hostname} {rest}"
@@ -966,6 +985,7 @@ class SyslogReceiver:
         self._stopping.set()
         self._thread.join(2)
         self._sock.close()
+        self.socket_path.unlink(missing_ok=True)
 
 
 def _rfc3339_now() -> str:
@@ -978,17 +998,21 @@ class HAProxyServer(_Server):
     """HAProxy (Debian 2.6) in master-worker mode with the caller's frontends/backends.
 
     Unless ``base=False``, the config written is :meth:`base_config` (global section with
-    ``stats socket <dir>/haproxy.sock level admin`` and UDP syslog to our receiver,
+    ``stats socket <dir>/haproxy.sock level admin`` and ``log`` to our syslog receiver,
     ``defaults`` in http mode with ``option httplog``, and a ``listen stats`` section on
     its own port) followed by the caller's text. With ``base=False`` the caller's text is
     used as it is and must bring its own global/defaults (use :attr:`socket_path`,
-    :attr:`syslog_port` and :attr:`stats_port`). Bind only to 127.0.0.1 (see
-    :func:`free_port`). The log lands in :attr:`log_path` like rsyslog's haproxy.log.
+    :attr:`syslog_address` and :attr:`stats_port`). Bind only to 127.0.0.1 (see
+    :func:`free_port`). The log lands in :attr:`log_path` like rsyslog's haproxy.log;
+    ``syslog="udp"`` sends it over UDP instead of a unix datagram socket (/dev/log-like).
     """
 
     name = "haproxy"
 
-    def __init__(self, config: str, *, base: bool = True, timestamp_format: str = "traditional"):
+    def __init__(
+        self, config: str, *, base: bool = True, timestamp_format: str = "traditional",
+        syslog: str = "unix",
+    ) -> None:
         super().__init__()
         self.user_config = config
         self.base = base
@@ -997,15 +1021,15 @@ class HAProxyServer(_Server):
         self.haproxy_log_path = self.workdir / "haproxy.log"
         self.stats_port = free_port()
         self.stats_url = f"http://{LOOPBACK}:{self.stats_port}/stats"
-        self.syslog = SyslogReceiver(self.haproxy_log_path, timestamp_format)
-        self.syslog_port = self.syslog.port
+        self.syslog = SyslogReceiver(self.haproxy_log_path, timestamp_format, syslog)
+        self.syslog_address = self.syslog.address
         self.log_path = self.haproxy_log_path  # the rsyslog-style log; process output below
         self.output_path = self.workdir / "haproxy.out"
 
     def base_config(self) -> str:
         return f"""\
 global
-    log {LOOPBACK}:{self.syslog_port} len 8192 local0 info
+    log {self.syslog_address} len 8192 local0 info
     stats socket {self.socket_path} mode 600 level admin
     stats timeout 30s
     maxconn 1024
@@ -1444,3 +1468,44 @@ def find_rpmbuild() -> str:
 def iter_running() -> Iterator[ManagedProcess]:
     """The server processes this interpreter has running now."""
     return iter(list(_live))
+
+
+def _decode_proc_address(hex_address: str) -> tuple[str, int]:
+    host, port = hex_address.split(":")
+    raw = bytes.fromhex(host)
+    # /proc/net stores addresses as 32-bit words in host (little-endian) order
+    swapped = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(swapped)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address), int(port, 16)
+
+
+def listening_sockets(process: ManagedProcess) -> list[tuple[str, str, int]]:
+    """``(proto, address, port)`` of every TCP listener and bound UDP socket in the
+    process group (for checking that a server listens on loopback only)."""
+    inodes: set[str] = set()
+    for pid in _group_members(process.pid):
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+    found = []
+    for proto in ("tcp", "tcp6", "udp", "udp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/net/{proto}").read_text().splitlines()[1:]:
+                fields = line.split()
+                local, state, inode = fields[1], fields[3], fields[9]
+                if inode in inodes and (state == "0A" or proto.startswith("udp")):
+                    found.append((proto, *_decode_proc_address(local)))
+    return found
+
+
+def non_loopback_listeners(process: ManagedProcess) -> list[tuple[str, str, int]]:
+    """The sockets of :func:`listening_sockets` bound to anything but 127.0.0.0/8 or ::1."""
+    return [
+        entry for entry in listening_sockets(process)
+        if not ipaddress.ip_address(entry[1]).is_loopback
+    ]

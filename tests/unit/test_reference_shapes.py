@@ -69,68 +69,123 @@ PRE_15_TASKS = "Marathon ~1.1 (pre-1.5): embedded tasks carry no state"
 
 REFS = [
     # -- Mesos master
-    Ref("mesos-master/docs_operator_v1_GET_METRICS_1.x.json", "mesos-master/metrics_snapshot",
-        _metrics_as_snapshot),
+    Ref(
+        "mesos-master/docs_operator_v1_GET_METRICS_1.x.json",
+        "mesos-master/metrics_snapshot",
+        _metrics_as_snapshot,
+    ),
     Ref("mesos-master/dd-agent_metrics_snapshot_0.22.json", "mesos-master/metrics_snapshot"),
-    Ref("mesos-master/mesos_state_master_state_1.0.0_dcos-vagrant_compact.json",
-        "mesos-master/master_state"),
-    Ref("mesos-master/dd-agent_state.json_0.22.0.json", "mesos-master/master_state",
-        differs=PRE_1X_AGENTS, missing=PRE_1X_MISSING),
-    Ref("mesos-master/mesos-dns_state.json_0.19.1.json", "mesos-master/master_state",
+    Ref(
+        "mesos-master/mesos_state_master_state_1.0.0_dcos-vagrant_compact.json",
+        "mesos-master/master_state",
+    ),
+    Ref(
+        "mesos-master/dd-agent_state.json_0.22.0.json",
+        "mesos-master/master_state",
+        differs=PRE_1X_AGENTS,
+        missing=PRE_1X_MISSING,
+    ),
+    Ref(
+        "mesos-master/mesos-dns_state.json_0.19.1.json",
+        "mesos-master/master_state",
         differs=PRE_1X_AGENTS + "; 0.19 agents not even active",
-        missing=(*PRE_1X_MISSING, "active")),
-    Ref("mesos-master/mesos_state_master_state_1.0.0_dcos-vagrant_compact.json",
-        "mesos-master/master_slaves", _slaves),
-    Ref("mesos-master/mesos_state_master_state_1.0.0_dcos-vagrant_compact.json",
-        "mesos-master/master_frameworks", _frameworks),
+        missing=(*PRE_1X_MISSING, "active"),
+    ),
+    Ref(
+        "mesos-master/mesos_state_master_state_1.0.0_dcos-vagrant_compact.json",
+        "mesos-master/master_slaves",
+        _slaves,
+    ),
+    Ref(
+        "mesos-master/mesos_state_master_state_1.0.0_dcos-vagrant_compact.json",
+        "mesos-master/master_frameworks",
+        _frameworks,
+    ),
     Ref("mesos-master/datadog_state-summary_1.7.1.json", "mesos-master/master_state_summary"),
-    Ref("mesos-master/dcos-ui_operator_v1_GET_VERSION_1.5.0.json", "mesos-master/version",
-        _version_info),
+    Ref(
+        "mesos-master/dcos-ui_operator_v1_GET_VERSION_1.5.0.json",
+        "mesos-master/version",
+        _version_info,
+    ),
     # -- Mesos agent
     Ref("mesos-agent/dd-agent_metrics_snapshot_0.22.json", "mesos-agent/metrics_snapshot"),
     Ref("mesos-agent/mesos_state_slave_state_1.4.0_ucr.json", "mesos-agent/state"),
     Ref("mesos-agent/dd-agent_slave_state.json_0.22.0.json", "mesos-agent/state"),
     Ref("mesos-agent/diamond_slave_state.json_0.23.0.json", "mesos-agent/state"),
     Ref("mesos-agent/diamond_monitor_statistics_0.21.json", "mesos-agent/monitor_statistics"),
-    Ref("mesos-agent/diamond_monitor_statistics_0.21_next_sample.json",
-        "mesos-agent/monitor_statistics"),
-    Ref("mesos-agent/docs_monitor_statistics_net_port_mapping_0.23.json",
-        "mesos-agent/monitor_statistics"),
+    Ref(
+        "mesos-agent/diamond_monitor_statistics_0.21_next_sample.json",
+        "mesos-agent/monitor_statistics",
+    ),
+    Ref(
+        "mesos-agent/docs_monitor_statistics_net_port_mapping_0.23.json",
+        "mesos-agent/monitor_statistics",
+    ),
     Ref("mesos-agent/dcos-metrics_containers_1.x_trimmed.json", "mesos-agent/containers"),
-    Ref("mesos-agent/dcos-metrics_containers_1.x_blkio_handedited.json",
-        "mesos-agent/containers"),
+    Ref("mesos-agent/dcos-metrics_containers_1.x_blkio_handedited.json", "mesos-agent/containers"),
     # -- Marathon
     Ref("marathon/dd-agent_v2_apps.json", "marathon/v2_apps"),
     Ref("marathon/docs_example_v2_app_list.json", "marathon/v2_apps"),
-    Ref("marathon/go-marathon_v2_apps.json", "marathon/v2_apps",
+    Ref(
+        "marathon/go-marathon_v2_apps.json",
+        "marathon/v2_apps",
         differs="go-marathon mock: apps without health counts",
-        missing=("tasksHealthy", "tasksUnhealthy")),
+        missing=("tasksHealthy", "tasksUnhealthy"),
+    ),
     Ref("marathon/marathon-lb_v2_apps_marathon1.5.json", "marathon/v2_apps"),
     Ref("marathon/marathon-lb_v2_apps_blue_marathon1.5.json", "marathon/v2_apps"),
-    Ref("marathon/marathon-lb_v2_apps_blue_pre1.5.json", "marathon/v2_apps",
-        differs=PRE_15_TASKS, missing=("state",)),
-    Ref("marathon/marathon-lb_v2_apps_zdd_pre1.5.json", "marathon/v2_apps",
-        differs=PRE_15_TASKS, missing=("state",)),
-    Ref("marathon/marathon_benchmark_real_v2_apps_155_100.json", "marathon/v2_apps",
+    Ref(
+        "marathon/marathon-lb_v2_apps_blue_pre1.5.json",
+        "marathon/v2_apps",
+        differs=PRE_15_TASKS,
+        missing=("state",),
+    ),
+    Ref(
+        "marathon/marathon-lb_v2_apps_zdd_pre1.5.json",
+        "marathon/v2_apps",
+        differs=PRE_15_TASKS,
+        missing=("state",),
+    ),
+    Ref(
+        "marathon/marathon_benchmark_real_v2_apps_155_100.json",
+        "marathon/v2_apps",
         differs="benchmark dump of app definitions: no version or task counts",
-        missing=("version", "tasksStaged", "tasksRunning", "tasksHealthy", "tasksUnhealthy",
-                 "deployments")),
-    Ref("marathon/marathon_benchmark_real_v2_apps_155_100.json",
-        "marathon/v2_apps#/$defs/appDefinition", _apps, each=True),
+        missing=(
+            "version",
+            "tasksStaged",
+            "tasksRunning",
+            "tasksHealthy",
+            "tasksUnhealthy",
+            "deployments",
+        ),
+    ),
+    Ref(
+        "marathon/marathon_benchmark_real_v2_apps_155_100.json",
+        "marathon/v2_apps#/$defs/appDefinition",
+        _apps,
+        each=True,
+    ),
     Ref("marathon/docs_example_v2_app.json", "marathon/v2_apps#/$defs/appDefinition"),
     Ref("marathon/docs_example_v2_tasks.json", "marathon/v2_tasks"),
     Ref("marathon/docs_example_v2_app_tasks.json", "marathon/v2_tasks"),
-    Ref("marathon/go-marathon_v2_tasks.json", "marathon/v2_tasks",
+    Ref(
+        "marathon/go-marathon_v2_tasks.json",
+        "marathon/v2_tasks",
         differs="go-marathon mock (0.7-era): tasks without state/slaveId",
-        missing=("state", "slaveId")),
+        missing=("state", "slaveId"),
+    ),
     Ref("marathon/docs_example_v2_deployments.json", "marathon/v2_deployments"),
     Ref("marathon/dd-agent_v2_deployments.json", "marathon/v2_deployments"),
     Ref("marathon/go-marathon_v2_deployments_1.1.1.json", "marathon/v2_deployments"),
     Ref("marathon/docs_example_v2_queue.json", "marathon/v2_queue"),
     Ref("marathon/go-marathon_v2_queue.json", "marathon/v2_queue"),
     Ref("marathon/docs_example_v2_info.json", "marathon/v2_info"),
-    Ref("marathon/go-marathon_v2_info.json", "marathon/v2_info",
-        differs="0.7-era /v2/info: no 'elected'", missing=("elected",)),
+    Ref(
+        "marathon/go-marathon_v2_info.json",
+        "marathon/v2_info",
+        differs="0.7-era /v2/info: no 'elected'",
+        missing=("elected",),
+    ),
     Ref("marathon/go-marathon_v2_leader.json", "marathon/v2_leader"),
     # -- cAdvisor
     Ref("cadvisor/dd-agent_api_v1.3_subcontainers_k8s1.2.json", "cadvisor/v1.3_subcontainers"),
@@ -185,3 +240,18 @@ def test_every_schema_is_checked_against_a_reference_or_listed_without_one() -> 
     covered = {r.schema.partition("#")[0] for r in REFS if not r.differs}
     assert set(schema_names()) == covered | NO_REFERENCE
     assert not covered & NO_REFERENCE
+
+
+def test_a_standby_master_snapshot_does_not_pass_as_the_leaders() -> None:
+    snapshot = _metrics_as_snapshot(_load("mesos-master/docs_operator_v1_GET_METRICS_1.x.json"))
+    errors = shape_errors({**snapshot, "master/elected": 0.0}, "mesos-master/metrics_snapshot")
+    assert errors == ["$['master/elected']: 1 was expected"]
+
+
+def test_shape_errors_name_the_json_path_of_every_violation() -> None:
+    body = {"apps": [{"id": "/a", "instances": 1, "cpus": 0.1, "mem": "lots"}]}
+    errors = shape_errors(body, "marathon/v2_apps")
+    assert "$.apps[0].mem: 'lots' is not of type 'number'" in errors
+    assert "$.apps[0]: 'tasksRunning' is a required property" in errors
+    with pytest.raises(AssertionError, match=r"marathon/v2_apps:\n  \$\.apps\[0\]"):
+        assert_shape(body, "marathon/v2_apps")

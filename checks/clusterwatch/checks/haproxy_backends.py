@@ -69,7 +69,11 @@ class Minimum:
         return bool(self.range.match(up))
 
     def __str__(self) -> str:
-        return plugin.format_range(self.range) + ("%" if self.percent else "")
+        unit = "%" if self.percent else ""
+        r = self.range
+        if not r.invert and r.end == math.inf and r.start != -math.inf:
+            return plugin.format_value(r.start) + unit
+        return plugin.format_range(r) + unit
 
 
 def minimum_arg(spec: str) -> Minimum:
@@ -157,12 +161,18 @@ class BackendContext(nagiosplugin.Context):  # type: ignore[misc]
     def evaluate(self, metric: nagiosplugin.Metric, resource: Any) -> nagiosplugin.Result:
         up, total = metric.value, metric.max
         text = f"{metric.name} {up}/{total} up"
+        known = getattr(resource, "backends", [])
+        backend = next((b for b in known if b.name == metric.name), None)
+        if backend is not None and up < total:
+            text += " (" + ", ".join(
+                f"{s.svname} {s.status}" for s in backend.servers if s.state not in UP_STATES
+            ) + ")"
         for limit, state, word in (
             (self.critical, nagiosplugin.Critical, "critical"),
             (self.warning, nagiosplugin.Warn, "warning"),
         ):
             if limit is not None and not limit.matches(up, total):
-                return nagiosplugin.Result(state, f"{text} ({word} minimum {limit})", metric)
+                return nagiosplugin.Result(state, f"{text}, {word} minimum {limit}", metric)
         return nagiosplugin.Result(nagiosplugin.Ok, text, metric)
 
     def performance(self, metric: nagiosplugin.Metric, resource: Any) -> plugin.PerfData:

@@ -7,6 +7,7 @@ fails is recorded in ``errors`` and the rest goes on; a collector never raises f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from clusterwatch.core.config_schema import ClusterConfig, SourceConfig
@@ -34,6 +35,9 @@ class CollectContext:
     config: SourceConfig
     http: Http
     time_ns: int  # one timestamp per cycle per source, aligned to the interval
+    # Whether this daemon collects the agent with this id (several daemons split the agents
+    # through ZooKeeper, see core.partition); per-agent sources must skip the others.
+    owns_agent: Callable[[str], bool] = field(default=lambda agent_id: True)
 
     @property
     def base_tags(self) -> dict[str, str]:

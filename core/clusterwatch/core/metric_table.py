@@ -22,12 +22,14 @@ Key = str | tuple[str, ...]  # a plain key, or a path into nested objects
 class Kind(Enum):
     GAUGE = "gauge"  # float
     COUNTER = "counter"  # int, only grows (rates are computed at query time)
+    CUMULATIVE = "cumulative"  # float, only grows: running totals of a continuous amount (CPU s)
     FLAG = "flag"  # bool (from 0/1, true/false)
     TEXT = "text"  # str, for bounded states like "leader"
 
 
 GAUGE = Kind.GAUGE
 COUNTER = Kind.COUNTER
+CUMULATIVE = Kind.CUMULATIVE
 FLAG = Kind.FLAG
 TEXT = Kind.TEXT
 
@@ -111,3 +113,17 @@ class MetricTable:
     def field_names(self) -> list[str]:
         """Every field this table can emit (for the schema catalog)."""
         return [spec.name for spec in self.fields.values()]
+
+    def field_kinds(self) -> dict[str, Kind]:
+        """Field name -> kind, for every field this table can emit (for the schema catalog)."""
+        return {spec.name: spec.kind for spec in self.fields.values()}
+
+
+PYTHON_TYPES: dict[Kind, type] = {
+    GAUGE: float,
+    COUNTER: int,
+    CUMULATIVE: float,
+    FLAG: bool,
+    TEXT: str,
+}
+"""The Python type a field of each kind always has (bool is checked exactly, not as an int)."""

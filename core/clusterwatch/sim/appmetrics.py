@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from clusterwatch.sim.cadvisor import family, format_labels, format_value
 
-DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
-                   7.5, 10.0)
+DEFAULT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 
 
 @dataclass(frozen=True)
@@ -85,12 +84,14 @@ def _histogram(t: AppTraffic) -> list[str]:
             lines.append(f"{name}_bucket{format_labels({**base, 'le': repr(le)})} {n}")
         total = sum(c for c, _ in counted)
         lines.append(f"{name}_bucket{format_labels({**base, 'le': '+Inf'})} {total}")
-        lines.append(f"{name}_sum{format_labels(base)} "
-                     f"{format_value(sum(c * lat for c, lat in counted))}")
+        lines.append(
+            f"{name}_sum{format_labels(base)} {format_value(sum(c * lat for c, lat in counted))}"
+        )
         lines.append(f"{name}_count{format_labels(base)} {total}")
     return lines
 
 
+# fmt: off
 PROCESS_METRICS: Sequence[tuple[str, str, str, str]] = (
     # name                            type       help                               field
     ("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
@@ -104,18 +105,29 @@ PROCESS_METRICS: Sequence[tuple[str, str, str, str]] = (
     ("process_open_fds", "gauge", "Number of open file descriptors.", "open_fds"),
     ("process_max_fds", "gauge", "Maximum number of open file descriptors.", "max_fds"),
 )
+# fmt: on
 
 
 def app_metrics(t: AppTraffic) -> str:
     """The ``/metrics`` body (text exposition format 0.0.4)."""
-    out = family("http_requests_total", "counter",
-                 "Total number of HTTP requests by status code, handler and method.",
-                 _counters(t))
-    out += family("http_request_duration_seconds", "histogram",
-                  "Latency of HTTP requests in seconds.", _histogram(t))
-    out += family("http_requests_in_flight", "gauge",
-                  "Number of HTTP requests currently being served.",
-                  [f"http_requests_in_flight {t.in_flight}"])
+    out = family(
+        "http_requests_total",
+        "counter",
+        "Total number of HTTP requests by status code, handler and method.",
+        _counters(t),
+    )
+    out += family(
+        "http_request_duration_seconds",
+        "histogram",
+        "Latency of HTTP requests in seconds.",
+        _histogram(t),
+    )
+    out += family(
+        "http_requests_in_flight",
+        "gauge",
+        "Number of HTTP requests currently being served.",
+        [f"http_requests_in_flight {t.in_flight}"],
+    )
     if t.process is not None:
         for name, kind, help_text, attr in PROCESS_METRICS:
             value = format_value(float(getattr(t.process, attr)))

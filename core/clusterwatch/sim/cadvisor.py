@@ -33,8 +33,17 @@ JSON = dict[str, Any]
 
 ENV_WHITELIST = ("MESOS_TASK_ID", "MARATHON_APP_ID", "MESOS_CONTAINER_NAME")
 TCP_STATES = (
-    "Established", "SynSent", "SynRecv", "FinWait1", "FinWait2", "TimeWait",
-    "Close", "CloseWait", "LastAck", "Listen", "Closing",
+    "Established",
+    "SynSent",
+    "SynRecv",
+    "FinWait1",
+    "FinWait2",
+    "TimeWait",
+    "Close",
+    "CloseWait",
+    "LastAck",
+    "Listen",
+    "Closing",
 )
 UNLIMITED = 18446744073709551615  # what cgroup v1 reports for "no limit"
 
@@ -175,36 +184,55 @@ def _tcp() -> dict[str, int]:
 def _iface(i: InterfaceSample) -> JSON:
     return {
         "name": i.name,
-        "rx_bytes": i.rx_bytes, "rx_packets": i.rx_packets,
-        "rx_errors": i.rx_errors, "rx_dropped": i.rx_dropped,
-        "tx_bytes": i.tx_bytes, "tx_packets": i.tx_packets,
-        "tx_errors": i.tx_errors, "tx_dropped": i.tx_dropped,
+        "rx_bytes": i.rx_bytes,
+        "rx_packets": i.rx_packets,
+        "rx_errors": i.rx_errors,
+        "rx_dropped": i.rx_dropped,
+        "tx_bytes": i.tx_bytes,
+        "tx_packets": i.tx_packets,
+        "tx_errors": i.tx_errors,
+        "tx_dropped": i.tx_dropped,
     }
 
 
 def _blkio(d: DiskIoSample, read: int, write: int) -> JSON:
-    stats = {"Async": 0, "Read": read, "Sync": read + write, "Total": read + write,
-             "Write": write}
+    stats = {"Async": 0, "Read": read, "Sync": read + write, "Total": read + write, "Write": write}
     return {"major": d.major, "minor": d.minor, "stats": stats}
 
 
 def _fs(f: FsSample) -> JSON:
-    return {"device": f.device, "type": f.type, "capacity": f.capacity, "usage": f.usage,
-            "base_usage": f.base_usage, "available": f.available,
-            "inodes_free": f.inodes_free}
+    return {
+        "device": f.device,
+        "type": f.type,
+        "capacity": f.capacity,
+        "usage": f.usage,
+        "base_usage": f.base_usage,
+        "available": f.available,
+        "inodes_free": f.inodes_free,
+    }
 
 
 def _cpu(s: StatsSample) -> JSON:
-    usage = {"total": s.cpu_total_ns, "per_cpu_usage": list(s.per_cpu_ns),
-             "user": s.cpu_user_ns, "system": s.cpu_system_ns}
+    usage = {
+        "total": s.cpu_total_ns,
+        "per_cpu_usage": list(s.per_cpu_ns),
+        "user": s.cpu_user_ns,
+        "system": s.cpu_system_ns,
+    }
     return {"usage": usage, "load_average": 0}
 
 
 def _memory(s: StatsSample) -> JSON:
     faults = {"pgfault": s.pgfault, "pgmajfault": s.pgmajfault}
-    return {"usage": s.memory_usage, "cache": s.memory_cache, "rss": s.memory_rss,
-            "working_set": s.memory_working_set, "failcnt": s.memory_failcnt,
-            "container_data": faults, "hierarchical_data": dict(faults)}
+    return {
+        "usage": s.memory_usage,
+        "cache": s.memory_cache,
+        "rss": s.memory_rss,
+        "working_set": s.memory_working_set,
+        "failcnt": s.memory_failcnt,
+        "container_data": faults,
+        "hierarchical_data": dict(faults),
+    }
 
 
 def _network_v1(s: StatsSample) -> JSON:
@@ -232,8 +260,13 @@ def stats_v1(s: StatsSample) -> JSON:
         "memory": _memory(s),
         "network": _network_v1(s),
         "filesystem": [_fs(f) for f in s.filesystems],
-        "task_stats": {"nr_sleeping": 0, "nr_running": 0, "nr_stopped": 0,
-                       "nr_uninterruptible": 0, "nr_io_wait": 0},
+        "task_stats": {
+            "nr_sleeping": 0,
+            "nr_running": 0,
+            "nr_stopped": 0,
+            "nr_uninterruptible": 0,
+            "nr_io_wait": 0,
+        },
     }
 
 
@@ -271,36 +304,49 @@ def container_info(c: ContainerSample, count: int | None = None) -> JSON:
 def _sum_samples(samples: Sequence[StatsSample]) -> StatsSample:
     """Root-cgroup sample at one instant: the sum of its containers' samples."""
     ncpu = max((len(s.per_cpu_ns) for s in samples), default=0)
-    per_cpu = tuple(sum(s.per_cpu_ns[i] for s in samples if i < len(s.per_cpu_ns))
-                    for i in range(ncpu))
+    per_cpu = tuple(
+        sum(s.per_cpu_ns[i] for s in samples if i < len(s.per_cpu_ns)) for i in range(ncpu)
+    )
 
     def total(attr: str) -> int:
         return sum(int(getattr(s, attr)) for s in samples)
 
     return StatsSample(
         timestamp_ns=max(s.timestamp_ns for s in samples),
-        cpu_total_ns=total("cpu_total_ns"), cpu_user_ns=total("cpu_user_ns"),
-        cpu_system_ns=total("cpu_system_ns"), per_cpu_ns=per_cpu,
-        memory_usage=total("memory_usage"), memory_working_set=total("memory_working_set"),
-        memory_rss=total("memory_rss"), memory_cache=total("memory_cache"),
+        cpu_total_ns=total("cpu_total_ns"),
+        cpu_user_ns=total("cpu_user_ns"),
+        cpu_system_ns=total("cpu_system_ns"),
+        per_cpu_ns=per_cpu,
+        memory_usage=total("memory_usage"),
+        memory_working_set=total("memory_working_set"),
+        memory_rss=total("memory_rss"),
+        memory_cache=total("memory_cache"),
     )
 
 
-def _root(machine: MachineSample, containers: Sequence[ContainerSample],
-          count: int | None) -> JSON:
+def _root(machine: MachineSample, containers: Sequence[ContainerSample], count: int | None) -> JSON:
     depth = min((len(c.stats) for c in containers), default=0)
     points = [_sum_samples([c.stats[i - depth] for c in containers]) for i in range(depth)]
     if count is not None:
         points = points[-count:] if count > 0 else []
     children = ["/docker"]
-    spec = {"creation_time": rfc3339_ns(min((c.creation_time_ns for c in containers),
-                                            default=0)),
-            "has_cpu": True, "cpu": {"limit": 1024, "max_limit": 0},
-            "has_memory": True, "memory": {"limit": machine.memory_capacity},
-            "has_network": True, "has_filesystem": True, "has_diskio": True,
-            "has_custom_metrics": False}
-    return {"name": "/", "subcontainers": [{"name": n} for n in children], "spec": spec,
-            "stats": [stats_v1(p) for p in points]}
+    spec = {
+        "creation_time": rfc3339_ns(min((c.creation_time_ns for c in containers), default=0)),
+        "has_cpu": True,
+        "cpu": {"limit": 1024, "max_limit": 0},
+        "has_memory": True,
+        "memory": {"limit": machine.memory_capacity},
+        "has_network": True,
+        "has_filesystem": True,
+        "has_diskio": True,
+        "has_custom_metrics": False,
+    }
+    return {
+        "name": "/",
+        "subcontainers": [{"name": n} for n in children],
+        "spec": spec,
+        "stats": [stats_v1(p) for p in points],
+    }
 
 
 # -- endpoints -----------------------------------------------------------------------
@@ -314,15 +360,25 @@ def subcontainers(
     The root's stats are the per-instant sums of the containers' samples (aligned from
     the newest); ``/docker`` carries a spec and no stats.
     """
-    docker = {"name": "/docker",
-              "subcontainers": [{"name": c.name} for c in containers],
-              "spec": {"creation_time": rfc3339_ns(0), "has_cpu": False,
-                       "has_memory": False, "has_network": False,
-                       "has_filesystem": False, "has_diskio": False,
-                       "has_custom_metrics": False},
-              "stats": []}
-    return [_root(machine, containers, count), docker,
-            *(container_info(c, count) for c in containers)]
+    docker = {
+        "name": "/docker",
+        "subcontainers": [{"name": c.name} for c in containers],
+        "spec": {
+            "creation_time": rfc3339_ns(0),
+            "has_cpu": False,
+            "has_memory": False,
+            "has_network": False,
+            "has_filesystem": False,
+            "has_diskio": False,
+            "has_custom_metrics": False,
+        },
+        "stats": [],
+    }
+    return [
+        _root(machine, containers, count),
+        docker,
+        *(container_info(c, count) for c in containers),
+    ]
 
 
 def docker_containers(
@@ -334,9 +390,11 @@ def docker_containers(
 
 def machine_info(m: MachineSample) -> JSON:
     """``GET /api/v1.3/machine`` (one NUMA node, one thread per core)."""
-    caches = [{"size": 32768, "type": "Data", "level": 1},
-              {"size": 32768, "type": "Instruction", "level": 1},
-              {"size": 262144, "type": "Unified", "level": 2}]
+    caches = [
+        {"size": 32768, "type": "Data", "level": 1},
+        {"size": 32768, "type": "Instruction", "level": 1},
+        {"size": 262144, "type": "Unified", "level": 2},
+    ]
     cores = [{"core_id": i, "thread_ids": [i], "caches": caches} for i in range(m.num_cores)]
     return {
         "num_cores": m.num_cores,
@@ -345,17 +403,32 @@ def machine_info(m: MachineSample) -> JSON:
         "machine_id": m.machine_id,
         "system_uuid": m.system_uuid,
         "boot_id": m.boot_id,
-        "filesystems": [{"device": f.device, "capacity": f.capacity, "type": f.type,
-                         "inodes": f.inodes} for f in m.filesystems],
-        "disk_map": {f"{d.major}:{d.minor}": {"name": d.device.rsplit("/", 1)[-1],
-                                              "major": d.major, "minor": d.minor,
-                                              "size": 0, "scheduler": "none"}
-                     for d in m.disks},
-        "network_devices": [{"name": n, "mac_address": f"02:00:00:00:00:{i:02x}",
-                             "speed": 10000, "mtu": 1500}
-                            for i, n in enumerate(m.interfaces)],
-        "topology": [{"node_id": 0, "memory": m.memory_capacity, "cores": cores,
-                      "caches": [{"size": 31457280, "type": "Unified", "level": 3}]}],
+        "filesystems": [
+            {"device": f.device, "capacity": f.capacity, "type": f.type, "inodes": f.inodes}
+            for f in m.filesystems
+        ],
+        "disk_map": {
+            f"{d.major}:{d.minor}": {
+                "name": d.device.rsplit("/", 1)[-1],
+                "major": d.major,
+                "minor": d.minor,
+                "size": 0,
+                "scheduler": "none",
+            }
+            for d in m.disks
+        },
+        "network_devices": [
+            {"name": n, "mac_address": f"02:00:00:00:00:{i:02x}", "speed": 10000, "mtu": 1500}
+            for i, n in enumerate(m.interfaces)
+        ],
+        "topology": [
+            {
+                "node_id": 0,
+                "memory": m.memory_capacity,
+                "cores": cores,
+                "caches": [{"size": 31457280, "type": "Unified", "level": 3}],
+            }
+        ],
         "cloud_provider": m.cloud_provider,
         "instance_type": m.instance_type,
         "instance_id": m.instance_id,
@@ -376,36 +449,49 @@ def _cpu_inst(prev: StatsSample, cur: StatsSample) -> JSON | None:
     dt = cur.timestamp_ns - prev.timestamp_ns
     if dt <= 0 or len(prev.per_cpu_ns) != len(cur.per_cpu_ns):
         return None
-    return {"usage": {
-        "total": _rate(prev.cpu_total_ns, cur.cpu_total_ns, dt),
-        "per_cpu_usage": [_rate(a, b, dt) for a, b in zip(prev.per_cpu_ns, cur.per_cpu_ns,
-                                                          strict=True)],
-        "user": _rate(prev.cpu_user_ns, cur.cpu_user_ns, dt),
-        "system": _rate(prev.cpu_system_ns, cur.cpu_system_ns, dt),
-    }}
+    return {
+        "usage": {
+            "total": _rate(prev.cpu_total_ns, cur.cpu_total_ns, dt),
+            "per_cpu_usage": [
+                _rate(a, b, dt) for a, b in zip(prev.per_cpu_ns, cur.per_cpu_ns, strict=True)
+            ],
+            "user": _rate(prev.cpu_user_ns, cur.cpu_user_ns, dt),
+            "system": _rate(prev.cpu_system_ns, cur.cpu_system_ns, dt),
+        }
+    }
 
 
 def _stats_v2(c: ContainerSample, count: int) -> list[JSON]:
-    window = list(c.stats[-count:]) if count >= 0 else list(c.stats)
+    window = c.stats[max(len(c.stats) - count, 0) :] if count >= 0 else c.stats
     out: list[JSON] = []
-    for i, s in enumerate(window):
-        point: JSON = {"timestamp": rfc3339_ns(s.timestamp_ns), "has_cpu": True,
-                       "cpu": _cpu(s)}
-        inst = _cpu_inst(window[i - 1], s) if i else None
+    for k, s in enumerate(window):
+        point: JSON = {"timestamp": rfc3339_ns(s.timestamp_ns), "has_cpu": True, "cpu": _cpu(s)}
+        inst = _cpu_inst(window[k - 1], s) if k else None
         if inst is not None:
             point["cpu_inst"] = inst
-        point.update({
-            "has_diskio": True, "diskio": _diskio(s),
-            "has_memory": True, "memory": _memory(s),
-            "has_hugetlb": False,
-            "has_network": True,
-            "network": {"interfaces": [_iface(i) for i in s.interfaces], "tcp": _tcp(),
-                        "tcp6": _tcp(), "udp": {}, "udp6": {}},
-            "has_processes": False,
-            "has_filesystem": True, "filesystem": [_fs(f) for f in s.filesystems],
-            "has_load": False, "load_stats": {},
-            "has_custom_metrics": False,
-        })
+        point.update(
+            {
+                "has_diskio": True,
+                "diskio": _diskio(s),
+                "has_memory": True,
+                "memory": _memory(s),
+                "has_hugetlb": False,
+                "has_network": True,
+                "network": {
+                    "interfaces": [_iface(i) for i in s.interfaces],
+                    "tcp": _tcp(),
+                    "tcp6": _tcp(),
+                    "udp": {},
+                    "udp6": {},
+                },
+                "has_processes": False,
+                "has_filesystem": True,
+                "filesystem": [_fs(f) for f in s.filesystems],
+                "has_load": False,
+                "load_stats": {},
+                "has_custom_metrics": False,
+            }
+        )
         out.append(point)
     return out
 
@@ -441,6 +527,7 @@ def _one(value: float) -> _Series:
 
 _SeriesFn = Callable[[ContainerSample, StatsSample], _Series]
 
+# fmt: off
 CONTAINER_METRICS: tuple[tuple[str, str, str, _SeriesFn], ...] = (
     # name                                  type       help
     ("container_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed in seconds.",
@@ -501,6 +588,7 @@ CONTAINER_METRICS: tuple[tuple[str, str, str, _SeriesFn], ...] = (
     ("container_last_seen", "gauge", "Last time a container was seen by the exporter",
      lambda c, s: _one(s.timestamp_ns / 1e9)),
 )
+# fmt: on
 
 
 def container_labels(c: ContainerSample) -> dict[str, str]:
@@ -539,7 +627,8 @@ def prometheus_metrics(
 ) -> str:
     """``GET /metrics``: container families from each container's newest sample."""
     out = family(
-        "cadvisor_version_info", "gauge",
+        "cadvisor_version_info",
+        "gauge",
         "A metric with a constant '1' value labeled by kernel version, OS version, "
         "docker version, cadvisor version & cadvisor revision.",
         [f'cadvisor_version_info{{cadvisorVersion="{version}"}} 1'],
@@ -554,8 +643,16 @@ def prometheus_metrics(
                 labels = format_labels({**container_labels(c), **extra})
                 lines.append(f"{name}{labels} {format_value(value)} {stamp}")
         out += family(name, kind, help_text, lines)
-    out += family("machine_cpu_cores", "gauge", "Number of logical CPU cores.",
-                  [f"machine_cpu_cores {machine.num_cores}"])
-    out += family("machine_memory_bytes", "gauge", "Amount of memory installed on the machine.",
-                  [f"machine_memory_bytes {machine.memory_capacity}"])
+    out += family(
+        "machine_cpu_cores",
+        "gauge",
+        "Number of logical CPU cores.",
+        [f"machine_cpu_cores {machine.num_cores}"],
+    )
+    out += family(
+        "machine_memory_bytes",
+        "gauge",
+        "Amount of memory installed on the machine.",
+        [f"machine_memory_bytes {machine.memory_capacity}"],
+    )
     return "\n".join(out) + "\n"

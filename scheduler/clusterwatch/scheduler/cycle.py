@@ -57,7 +57,13 @@ def load_collect(name: str) -> Callable[[CollectContext], CollectResult]:
     return collect
 
 
-def run_cycle(name: str, config: Config, http: Http, now: float | None = None) -> CycleReport:
+def run_cycle(
+    name: str,
+    config: Config,
+    http: Http,
+    now: float | None = None,
+    owns_agent: Callable[[str], bool] | None = None,
+) -> CycleReport:
     """Collect once from source ``name`` as configured in ``config.sources[name]``."""
     source_config = config.sources[name]
     now = time.time() if now is None else now
@@ -67,6 +73,7 @@ def run_cycle(name: str, config: Config, http: Http, now: float | None = None) -
         config=source_config,
         http=http,
         time_ns=aligned_time_ns(now, source_config.interval_seconds),
+        owns_agent=owns_agent or (lambda agent_id: True),
     )
     started = time.monotonic()
     try:

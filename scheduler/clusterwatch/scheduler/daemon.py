@@ -21,6 +21,7 @@ from clusterwatch.core.errors import ConfigError
 from clusterwatch.core.http import Http
 from clusterwatch.core.lineprotocol import Precision
 from clusterwatch.core.log import fields
+from clusterwatch.core.partition import AgentPartition, Everything
 from clusterwatch.scheduler.cycle import run_cycle
 from clusterwatch.scheduler.publish import Publisher
 from clusterwatch.sinks.factory import open_sinks
@@ -48,6 +49,7 @@ class Daemon:
         self.http = Http(config.http)
         self.publisher = open_publisher(config)
         self.scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+        self.partition = _partition(config)
         self._stop = threading.Event()
         self._reload = threading.Event()
         self.cycles = 0
@@ -55,7 +57,7 @@ class Daemon:
     # -- jobs --------------------------------------------------------------------------
 
     def collect(self, source: str) -> None:
-        report = run_cycle(source, self.config, self.http)
+        report = run_cycle(source, self.config, self.http, owns_agent=self.partition.owns)
         points = [*report.result.points, report.self_metrics(self.config.cluster.name)]
         self.publisher.publish(points)
         self.cycles += 1
@@ -137,6 +139,12 @@ class Daemon:
                 self.publisher.drain(force=True)
                 self.publisher.close()
                 self.publisher = open_publisher(new)
+            if (new.cluster.zookeeper, new.cluster.name) != (
+                self.config.cluster.zookeeper,
+                self.config.cluster.name,
+            ):
+                self.partition.close()
+                self.partition = _partition(new)
             self.config = new
             self.http.close()
             self.http = Http(new.http)
@@ -152,7 +160,15 @@ class Daemon:
         pending = {name: r.pending for name, r in self.publisher.drain(force=True).items()}
         self.publisher.close()
         self.http.close()
+        self.partition.close()
         log.info("stopped", extra=fields(pending=pending))
+
+
+def _partition(config: Config) -> AgentPartition | Everything:
+    """Join the other daemons of this cluster when there is a ZooKeeper to meet in."""
+    if not config.cluster.zookeeper:
+        return Everything()
+    return AgentPartition(config.cluster.zookeeper, config.cluster.name)
 
 
 def _now() -> datetime:

@@ -1,0 +1,187 @@
+"""What every collector module shares: schema declarations, per-target error capture, URLs.
+
+Collector modules are fetch + pure mappers; this module holds the small helpers they all
+need, so none of them copies another: :class:`Schema` (what a measurement may carry, read by
+the catalog), :func:`guarded` (a failing target becomes a ``TargetError``, never an
+exception), :func:`fan_out` (the same fetch on many targets, a few threads at a time),
+:class:`Shape` errors for bodies of the wrong shape, and time and URL helpers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from clusterwatch.core.collect import CollectResult, TargetError
+from clusterwatch.core.errors import FetchError
+from clusterwatch.core.metric_table import Kind, MetricTable
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MB = 1024.0 * 1024.0  # Mesos and Marathon count memory and disk in megabytes
+MAX_WORKERS = 16
+
+
+@dataclass(frozen=True)
+class Schema:
+    """One measurement a collector writes: its tags and every field with its kind.
+
+    ``tables`` give most fields; ``extra`` lists fields a mapper computes itself (rates,
+    counts, ages). ``dynamic`` is the kind of fields whose names come from the source
+    (``app_metrics``), None when every field is listed here.
+    """
+
+    measurement: str
+    tags: tuple[str, ...]
+    doc: str
+    tables: tuple[MetricTable, ...] = ()
+    extra: Mapping[str, Kind] = field(default_factory=dict)
+    dynamic: Kind | None = None
+
+    def fields(self) -> dict[str, Kind]:
+        out: dict[str, Kind] = {}
+        for table in self.tables:
+            if table.measurement != self.measurement:
+                raise ValueError(f"table for {table.measurement} in {self.measurement}'s schema")
+            out.update(table.field_kinds())
+        out.update(self.extra)
+        return out
+
+    def sources(self) -> dict[str, str]:
+        """Field name -> the source key(s) it is read from, for the schema document."""
+        out: dict[str, list[str]] = {}
+        for table in self.tables:
+            for key, spec in table.fields.items():
+                text = key if isinstance(key, str) else ".".join(key)
+                out.setdefault(spec.name, []).append(text)
+        return {name: ", ".join(keys) for name, keys in out.items()}
+
+
+class ShapeError(ValueError):
+    """A body parsed, but is not shaped like the endpoint's answer (a list for an object...)."""
+
+
+def as_dict(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ShapeError(f"{what}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def as_list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ShapeError(f"{what}: expected a JSON array, got {type(value).__name__}")
+    return value
+
+
+def dicts(value: Any) -> list[dict[str, Any]]:
+    """The objects in a list, ignoring anything else (a list of something else is empty)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, FetchError):
+        return f"HTTP {exc.status}: {exc.reason}" if exc.status is not None else exc.reason
+    return f"unexpected response: {exc}"
+
+
+def guarded(result: CollectResult, target: str, fn: Callable[[], T]) -> T | None:
+    """``fn()``, or None with the failure recorded against ``target``.
+
+    Fetch failures and bodies of the wrong shape (``ValueError``, which ``ShapeError`` and the
+    core parsers raise) are per-target errors; anything else is a bug and propagates.
+    """
+    try:
+        return fn()
+    except (FetchError, ValueError) as exc:
+        result.errors.append(TargetError(target, describe(exc)))
+        return None
+
+
+def fan_out(fn: Callable[[T], R], items: Iterable[T], workers: int = MAX_WORKERS) -> list[R]:
+    """``[fn(item) for item in items]`` on a few threads (fetches are I/O-bound), in order."""
+    todo = list(items)
+    if len(todo) <= 1:
+        return [fn(item) for item in todo]
+    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        return list(pool.map(fn, todo))
+
+
+def merge(result: CollectResult, parts: Iterable[CollectResult]) -> CollectResult:
+    for part in parts:
+        result.points.extend(part.points)
+        result.errors.extend(part.errors)
+        result.targets_total += part.targets_total
+    return result
+
+
+# -- URLs and hosts --------------------------------------------------------------------
+
+
+def base_url(address: str, default_port: int, scheme: str = "http") -> str:
+    """``host``, ``host:port`` or a full URL -> ``scheme://host:port`` (no trailing slash)."""
+    text = address.strip().rstrip("/")
+    if "://" in text:
+        return text
+    if text.startswith("//"):
+        return f"{scheme}:{text}"
+    host_part = text.rsplit("]", 1)[-1]
+    if ":" not in host_part:
+        text = f"{text}:{default_port}"
+    return f"{scheme}://{text}"
+
+
+def host_of(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def join(base: str, path: str) -> str:
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+# -- time ------------------------------------------------------------------------------
+
+
+def iso_to_ns(text: Any) -> int | None:
+    """``2014-03-08T16:57:17.507Z`` (and other ISO 8601 forms with a zone) -> epoch ns."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return int(moment.timestamp() * 1e9)
+
+
+def age_seconds(text: Any, now_ns: int) -> float | None:
+    """Seconds from an ISO 8601 time to ``now_ns``; None when there is no usable time."""
+    then = iso_to_ns(text)
+    return None if then is None else (now_ns - then) / 1e9
+
+
+# -- Marathon task ids -----------------------------------------------------------------
+
+# Marathon task ids are the app id with "/" written as "_", a separator, then a UUID,
+# optionally "instance-"/"marathon-" prefixed and "._app.N"-suffixed (1.4+). App ids may not
+# contain "_", so the mapping back is exact.
+_TASK_ID = re.compile(
+    r"^(?P<prefix>[a-z0-9._-]+?)[._](?:instance-|marathon-)?"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:\..*)?$"
+)
+
+
+def marathon_app_id(task_id: Any) -> str | None:
+    """The Marathon app id a task id belongs to (``web_portal.<uuid>`` -> ``/web/portal``)."""
+    if not isinstance(task_id, str):
+        return None
+    match = _TASK_ID.match(task_id)
+    if match is None:
+        return None
+    return "/" + match.group("prefix").replace("_", "/")
