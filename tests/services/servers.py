@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import csv
+import functools
 import io
 import ipaddress
 import json
@@ -358,10 +359,8 @@ class ManagedProcess:
             return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(popen.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
         # Members still in the group (children of a leader that went first) go too.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(popen.pid, signal.SIGKILL)
@@ -622,7 +621,9 @@ class ElasticsearchServer(_Server):
     def start(self, timeout: float = 180.0) -> None:
         launcher = self.home / "bin" / "elasticsearch"
         if not launcher.exists():
-            raise ServiceError(f"Elasticsearch {ES_VERSION} not found at {self.home}; {INSTALL_HINT}")
+            raise ServiceError(
+                f"Elasticsearch {ES_VERSION} not found at {self.home}; {INSTALL_HINT}"
+            )
         user = _service_account()
         if user is not None:
             _check_reachable(launcher, user)
@@ -748,6 +749,10 @@ class ZooKeeperMember:
         return stats if stats.get("zk_server_state") in {"leader", "follower"} else None
 
 
+def _serves(member: ZooKeeperMember) -> bool:
+    return member.mntr() is not None
+
+
 class ZooKeeperEnsemble:
     """A ZooKeeper ensemble (Debian ``zookeeper``) on loopback; members indexed from 0.
 
@@ -760,7 +765,9 @@ class ZooKeeperEnsemble:
         self.workdir = _make_workdir(self.name)
         self.tick_ms = tick_ms
         self.members = [
-            ZooKeeperMember(i + 1, free_port(), free_port(), free_port(), self.workdir / f"zk{i + 1}")
+            ZooKeeperMember(
+                i + 1, free_port(), free_port(), free_port(), self.workdir / f"zk{i + 1}"
+            )
             for i in range(size)
         ]
         self.startup_seconds: float | None = None
@@ -849,12 +856,11 @@ class ZooKeeperEnsemble:
         deadline = time.monotonic() + timeout
         for index in indexes:
             member = self.members[index]
-            process = member.process
             wait_for(
-                lambda m=member: m.mntr() is not None,  # type: ignore[misc]
+                functools.partial(_serves, member),
                 max(1.0, deadline - time.monotonic()),
                 f"member {index} (client port {member.client_port}) to serve",
-                process=process,
+                process=member.process,
             )
         wait_for(ready, max(1.0, deadline - time.monotonic()), "exactly one leader")
 
@@ -1133,7 +1139,8 @@ listen stats
 
         def present() -> bool:
             if self.log_path.exists():
-                found.extend(line for line in self.log_path.read_text().splitlines() if needle in line)
+                lines = self.log_path.read_text().splitlines()
+                found.extend(line for line in lines if needle in line)
             return bool(found)
 
         wait_for(present, timeout, f"a haproxy log line with {needle!r}")
@@ -1398,7 +1405,9 @@ class NagiosServer(_Server):
             timeout=60, check=False, cwd=self.workdir, **user_kwargs,
         )
         if check.returncode != 0:
-            raise ServiceConfigError(f"nagios4 -v rejected the config:\n{check.stdout}{check.stderr}")
+            raise ServiceConfigError(
+                f"nagios4 -v rejected the config:\n{check.stdout}{check.stderr}"
+            )
         began = time.monotonic()
         process = self._spawn([binary, str(self.main_config)], user=run_as)
 

@@ -6,6 +6,7 @@ Everything the parent checks goes to LOG, one line per event, each written with 
 ``write`` (so only the very last line can be torn by a kill; it is cut off at start-up):
 
 ``R``            this process started (before it opened the spool)
+``T n``          opening the spool cut off ``n`` torn tails
 ``P n``          ``append`` returned for records up to number ``n``
 ``B a a+1 ...``  a batch was delivered (written and fdatasync'ed *before* the ack)
 ``A n``          ``ack`` returned for the batch ending with number ``n``
@@ -108,6 +109,7 @@ def main(argv: list[str]) -> int:
     os.write(log_fd, b"R\n")
     spool = Spool(spool_dir, max_bytes=64 << 20, segment_bytes=64 << 10, fsync_interval_ms=20)
     child = Child(spool, log_fd, random.Random(seed))
+    child.note(f"T {spool.stats.torn_tail_truncated}")
     print("ready", flush=True)
     while (last := child.send_once()) is not None:
         highest = max(highest, last)

@@ -1,6 +1,7 @@
 """Kill a real producer+sender process with SIGKILL again and again; nothing acked is lost.
 
-The child (spool_crash_child.py) logs what it appended, delivered (fdatasync'ed before the
+Between some kills the test also leaves half a frame at the tail, as a write cut short
+would. The child (spool_crash_child.py) logs what it appended, delivered (fdatasync'ed before the
 ack) and acknowledged. After many seeded random kills and a final clean drain, the log must
 show every number from 0 up exactly once, in order, except that after a kill the sender may
 deliver again what it had delivered but not acknowledged (the last batch before the kill).
@@ -19,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from clusterwatch.core.spool_format import encode_frame
+
 CHILD = Path(__file__).with_name("spool_crash_child.py")
-KILLS = 40
+KILLS = 50
 SEED = 20240611
 
 
@@ -29,6 +32,7 @@ class Verdict:
     delivered: int = 0  # highest number delivered
     replayed: int = 0  # numbers delivered a second time after a kill
     restarts: int = 0
+    torn_tails: int = 0  # torn tails the spool cut off when a child opened it
 
 
 def verify(lines: list[str]) -> Verdict:
@@ -46,6 +50,8 @@ def verify(lines: list[str]) -> Verdict:
             next_in_run = None
         elif kind == "X":
             raise AssertionError(f"child reported a problem at {where}")
+        elif kind == "T":
+            verdict.torn_tails += int(rest)
         elif kind == "P":
             produced = max(produced, int(rest))
         elif kind == "A":
@@ -88,25 +94,39 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path: Path) ->
         args = [sys.executable, str(CHILD), str(spool_dir), str(log), str(rng.randrange(1 << 30))]
         return subprocess.Popen([*args, *extra], stdout=subprocess.PIPE, text=True)
 
+    def tear_tail() -> None:
+        """What a kill in the middle of a write leaves: the start of a frame, no more."""
+        last = max(spool_dir.glob("*.seg"), default=None)
+        if last is not None:
+            with last.open("ab") as f:
+                f.write(encode_frame(b"torn" * 50)[: rng.randint(1, 207)])
+
+    waited = torn = 0
     for _ in range(KILLS):
         proc = start()
         if rng.random() < 0.8:  # mostly mid-work, sometimes during start-up and recovery
             wait_ready(proc)
+            waited += 1
         select.select([], [], [], rng.uniform(0.0, 0.25))  # a random moment
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(timeout=30) == -signal.SIGKILL, "child exited on its own"
+        if rng.random() < 0.2:
+            tear_tail()
+            torn += 1
 
+    tear_tail()
     final = start("--drain")
     out, _ = final.communicate(timeout=60)
     assert final.returncode == 0
     stats = json.loads(out.splitlines()[-1])
     assert stats["dropped_full"] == 0 and stats["corrupted_skipped"] == 0
+    assert stats["torn_tail_truncated"] == 1
 
     lines = log.read_text().splitlines()
     verdict = verify(lines)
-    assert verdict.restarts == KILLS + 1
+    assert verdict.restarts >= waited + 1  # the others may have died before writing "R"
     assert verdict.delivered > 0
-    print(f"delivered={verdict.delivered + 1} replayed={verdict.replayed} stats={stats}")
+    print(f"\n{verdict} tails_torn_by_test={torn + 1} final_stats={stats}")
 
 
 def test_the_verifier_accepts_a_replay_of_the_unacked_batch_only() -> None:

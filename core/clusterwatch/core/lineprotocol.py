@@ -7,19 +7,21 @@ client writes a line InfluxDB would reject or ignore; those points and fields ar
 
 - a measurement that is empty or starts with ``#`` (a comment line to InfluxDB): point dropped;
 - an int outside int64 (InfluxDB refuses it): field dropped;
-- a field whose key is empty, or whose value is not an int, float, bool or str: field dropped.
+- a field whose key is empty, or whose value is not an int, float, bool or str: field dropped;
+- a timestamp that is not an integer: point dropped.
 
 Every drop is counted in :class:`EncoderStats`, which the self-metrics read.
 """
 
 from __future__ import annotations
 
+import math
 import operator
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from clusterwatch.core.point import Point
 
@@ -36,10 +38,10 @@ _ESCAPE_KEY = str.maketrans(
 )
 _ESCAPE_STRING = str.maketrans({'"': r"\"", "\\": r"\\"})
 
+_MAX_TYPE_SHAPES = 64
 _K = TypeVar("_K")
 _V = TypeVar("_V")
-# (key, escaped prefix) pairs in output order, and how many keys escape to nothing
-_KeyOrder = tuple[tuple[tuple[str, str], ...], int]
+_Getter = Callable[[Mapping[Any, Any]], tuple[Any, ...]]
 
 
 @dataclass(slots=True)
@@ -57,16 +59,37 @@ class EncoderStats:
         return asdict(self)
 
 
-class _Dropped(Exception):
-    def __init__(self, counter: str) -> None:
-        self.counter = counter
+class _TagPlan(NamedTuple):
+    """How to write the tags of every point with one set of tag keys."""
+
+    values: _Getter  # the values in output (sorted key) order
+    prefixes: tuple[str, ...]  # ",key=" per value
+    template: str  # "".join(prefixes) with "%s" after each
+
+
+class _NumericPlan(NamedTuple):
+    """A ``%`` template for one shape of all-int/float fields: ``a=%di,b=%r``."""
+
+    template: str
+    floats: _Getter | None
+    ints: _Getter | None
+
+
+class _FieldPlan(NamedTuple):
+    """How to write the fields of every point with one set of field keys."""
+
+    values: _Getter  # values of the kept keys, in output order
+    prefixes: tuple[str, ...]  # "key=" per kept key
+    empty_keys: int  # keys dropped because they escape to ""
+    numeric: dict[tuple[type, ...], _NumericPlan | None]  # by the types of the values
 
 
 class LineEncoder:
-    """Encodes points to line protocol; caches escaped names and counts what it drops.
+    """Encodes points to line protocol; caches what it learns about names and counts drops.
 
-    ``cache_size`` bounds each cache (escaped measurements, tag values, key sets); a full
-    cache is emptied, so more distinct values than that make encoding slower, never wrong.
+    Points are written through plans cached per set of tag keys and per set of field keys,
+    plus a cache of escaped tag values. ``cache_size`` bounds each cache; a full cache is
+    emptied, so more distinct values than that make encoding slower, never wrong.
     Safe to share between threads.
     """
 
@@ -76,8 +99,8 @@ class LineEncoder:
         self._lock = threading.Lock()
         self._measurements: dict[object, str] = {}
         self._tag_values: dict[object, str] = {}
-        self._tag_orders: dict[tuple[str, ...], _KeyOrder] = {}
-        self._field_orders: dict[tuple[str, ...], _KeyOrder] = {}
+        self._tag_plans: dict[tuple[str, ...], _TagPlan] = {}
+        self._field_plans: dict[tuple[str, ...], _FieldPlan] = {}
 
     def encode_lines(self, points: Iterable[Point], precision: Precision = "ns") -> bytes:
         """One UTF-8 line per point, each ending in a newline; ``b""`` when no line is left."""
@@ -103,98 +126,82 @@ class LineEncoder:
                 f"precision must be one of {', '.join(_DIVISORS)}, not {precision!r}"
             ) from None
         measurements = self._measurements
-        tag_values = self._tag_values
-        tag_orders = self._tag_orders
-        field_orders = self._field_orders
+        cached_tag_value = self._tag_values.get
+        tag_plans = self._tag_plans
+        field_plans = self._field_plans
+        isfinite = math.isfinite
         lines: list[str] = []
         add_line = lines.append
-        nonfinite = out_of_range = invalid_fields = empty = invalid_points = 0
-        unusual: Counter[str] = Counter()
+        drops: Counter[str] = Counter()
 
         for measurement, tags, fields, time_ns in points:
             name = measurements.get(measurement)
             if name is None:
                 name = self._measurement(measurement)
             if not name:
-                invalid_points += 1
+                drops["invalid_points"] += 1
                 continue
 
-            tag_order = tag_orders.get(tag_keys := tuple(tags))
-            if tag_order is None:
-                tag_order = self._key_order(tag_keys, tag_orders, ",")
-            line = [name]
-            add_tag = line.append
-            for key, prefix in tag_order[0]:
-                tag = tags[key]
-                try:
-                    escaped = tag_values.get(tag)
-                except TypeError:  # unhashable
-                    escaped = None
-                if escaped is None:
-                    escaped = self._tag_value(tag)
-                if escaped:
-                    add_tag(prefix + escaped)
+            tag_plan = tag_plans.get(tag_keys := tuple(tags))
+            if tag_plan is None:
+                tag_plan = self._tag_plan(tag_keys)
+            raw_tags = tag_plan.values(tags)
+            try:
+                escaped = tuple(map(cached_tag_value, raw_tags))
+            except TypeError:  # an unhashable value
+                escaped = (None,)
+            if all(escaped):
+                head = name + tag_plan.template % escaped
+            else:  # a value not cached yet, or one that leaves its tag out
+                head = name + self._tags(tag_plan.prefixes, raw_tags)
 
-            field_order = field_orders.get(field_keys := tuple(fields))
-            if field_order is None:
-                field_order = self._key_order(field_keys, field_orders, "")
-            field_pairs, empty_keys = field_order
-            invalid_fields += empty_keys
-
-            parts: list[str] = []
-            add = parts.append
-            for key, prefix in field_pairs:
-                value = fields[key]
-                kind = type(value)
-                if kind is float:
-                    text = repr(value)
-                    if text[-1] in "nf":  # nan, inf, -inf
-                        nonfinite += 1
-                    elif text.endswith(".0"):
-                        add(prefix + text[:-2])
-                    else:
-                        add(prefix + text)
-                elif kind is int:
-                    if _INT64_MIN <= value <= _INT64_MAX:  # type: ignore[operator]
-                        add(f"{prefix}{value}i")
-                    else:
-                        out_of_range += 1
-                elif kind is str:
-                    if '"' in value or "\\" in value:  # type: ignore[operator]
-                        value = value.translate(_ESCAPE_STRING)  # type: ignore[union-attr]
-                    add(f'{prefix}"{value}"')
-                elif kind is bool:
-                    add(prefix + ("true" if value else "false"))
-                elif value is not None:
-                    try:
-                        add(prefix + _unusual_value(value))
-                    except _Dropped as drop:
-                        unusual[drop.counter] += 1
-
-            if not parts:
-                empty += 1
+            field_plan = field_plans.get(field_keys := tuple(fields))
+            if field_plan is None:
+                field_plan = self._field_plan(field_keys)
+            if field_plan.empty_keys:
+                drops["invalid_fields"] += field_plan.empty_keys
+            values = field_plan.values(fields)
+            types = tuple(map(type, values))
+            numeric = field_plan.numeric.get(types, False)
+            if numeric is False:
+                numeric = self._numeric_plan(field_plan, types)
+            text = None
+            if numeric is not None:
+                floats, ints = numeric.floats, numeric.ints
+                # sum() is not finite if a float is not (or if it overflows: the slow path decides)
+                finite = floats is None or isfinite(sum(floats(values)))
+                in_range = ints is None or (
+                    min(int_values := ints(values)) >= _INT64_MIN and max(int_values) <= _INT64_MAX
+                )
+                if finite and in_range:
+                    text = numeric.template % values
+                    if floats is not None:
+                        # Only a whole float writes ".0" followed by "," or the end: keys
+                        # escape their commas and ints carry an "i".
+                        text = text.replace(".0,", ",")
+                        if text.endswith(".0"):
+                            text = text[:-2]
+            if text is None:
+                text = _fields(field_plan.prefixes, values, drops)
+            if not text:
+                drops["empty_points"] += 1
                 continue
-            add_tag(" ")
-            add_tag(",".join(parts))
+
             if time_ns is None:
-                add_line("".join(line))
+                add_line(f"{head} {text}")
                 continue
             if type(time_ns) is not int:
                 try:
                     time_ns = operator.index(time_ns)
                 except TypeError:
-                    invalid_points += 1
+                    drops["invalid_points"] += 1
                     continue
-            add_tag(f" {time_ns // divisor}")
-            add_line("".join(line))
+            add_line(f"{head} {text} {time_ns // divisor}")
 
-        with self._lock:
-            stats = self.stats
-            stats.nonfinite_fields += nonfinite + unusual["nonfinite_fields"]
-            stats.out_of_range_fields += out_of_range + unusual["out_of_range_fields"]
-            stats.invalid_fields += invalid_fields + unusual["invalid_fields"]
-            stats.empty_points += empty
-            stats.invalid_points += invalid_points
+        if drops:
+            with self._lock:
+                for counter, count in drops.items():
+                    setattr(self.stats, counter, getattr(self.stats, counter) + count)
         return lines
 
     def _measurement(self, measurement: object) -> str:
@@ -205,33 +212,84 @@ class LineEncoder:
             _remember(self._measurements, measurement, text, self._cache_size)
         return text
 
+    def _tags(self, prefixes: Sequence[str], raw: Sequence[object]) -> str:
+        parts = []
+        for prefix, value in zip(prefixes, raw, strict=False):
+            try:
+                escaped = self._tag_values.get(value)
+            except TypeError:
+                escaped = None
+            if escaped is None:
+                escaped = self._tag_value(value)
+            if escaped:
+                parts.append(prefix + escaped)
+        return "".join(parts)
+
     def _tag_value(self, value: object) -> str:
         if value is None:
             return ""
         text = str(value).translate(_ESCAPE_KEY)
         if text.endswith("\\"):
             text += " "
-        # Only str values are cached: 1 == True == 1.0 would share an entry otherwise.
-        if type(value) is str:
+        # Only non-empty str values are cached: 1 == True == 1.0 would share an entry, and
+        # the fast path takes any empty string for a cache miss.
+        if text and type(value) is str:
             _remember(self._tag_values, value, value if text == value else text, self._cache_size)
         return text
 
-    def _key_order(
-        self, keys: tuple[str, ...], cache: dict[tuple[str, ...], _KeyOrder], lead: str
-    ) -> _KeyOrder:
-        """Keys sorted as influxdb-client sorts them, each with its escaped ``key=`` prefix."""
-        pairs = []
-        empty_keys = 0
-        for key in sorted(keys):
-            escaped = str(key).translate(_ESCAPE_KEY)
-            if escaped:
-                pairs.append((key, f"{lead}{escaped}="))
-            else:
-                empty_keys += 1
-        order = (tuple(pairs), empty_keys)
+    def _tag_plan(self, keys: tuple[str, ...]) -> _TagPlan:
+        kept, prefixes = _escaped_keys(keys, ",")
+        template = "".join(prefix.replace("%", "%%") + "%s" for prefix in prefixes)
+        plan = _TagPlan(_getter(kept), prefixes, template)
         if all(type(key) is str for key in keys):
-            _remember(cache, keys, order, self._cache_size)
-        return order
+            _remember(self._tag_plans, keys, plan, self._cache_size)
+        return plan
+
+    def _field_plan(self, keys: tuple[str, ...]) -> _FieldPlan:
+        kept, prefixes = _escaped_keys(keys, "")
+        plan = _FieldPlan(_getter(kept), prefixes, len(keys) - len(kept), {})
+        if all(type(key) is str for key in keys):
+            _remember(self._field_plans, keys, plan, self._cache_size)
+        return plan
+
+    def _numeric_plan(self, plan: _FieldPlan, types: tuple[type, ...]) -> _NumericPlan | None:
+        numeric: _NumericPlan | None = None
+        if all(kind is int or kind is float for kind in types):
+            parts = []
+            for prefix, kind in zip(plan.prefixes, types, strict=True):
+                parts.append(prefix.replace("%", "%%") + ("%r" if kind is float else "%di"))
+            floats = [i for i, kind in enumerate(types) if kind is float]
+            ints = [i for i, kind in enumerate(types) if kind is int]
+            numeric = _NumericPlan(
+                ",".join(parts),
+                _getter(floats) if floats else None,
+                _getter(ints) if ints else None,
+            )
+        if len(plan.numeric) < _MAX_TYPE_SHAPES:
+            plan.numeric[types] = numeric
+        return numeric
+
+
+def _escaped_keys(keys: Iterable[str], lead: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Keys in influxdb-client's order, those escaping to "" left out, and their prefixes."""
+    kept = []
+    prefixes = []
+    for key in sorted(keys):
+        escaped = str(key).translate(_ESCAPE_KEY)
+        if escaped:
+            kept.append(key)
+            prefixes.append(f"{lead}{escaped}=")
+    return tuple(kept), tuple(prefixes)
+
+
+def _getter(keys: Sequence[Any]) -> _Getter:
+    """Like itemgetter(*keys), but always returning a tuple."""
+    if len(keys) > 1:
+        return operator.itemgetter(*keys)
+    if keys:
+        only = keys[0]
+        return lambda mapping: (mapping[only],)
+    return lambda mapping: ()
 
 
 def _remember(cache: dict[_K, _V], key: _K, value: _V, size: int) -> None:
@@ -240,21 +298,32 @@ def _remember(cache: dict[_K, _V], key: _K, value: _V, size: int) -> None:
     cache[key] = value
 
 
-def _unusual_value(value: object) -> str:
-    """Field text for a value whose type is not exactly int, float, bool or str."""
-    if isinstance(value, int):  # a subclass such as IntEnum; its __str__ may not be digits
-        number = operator.index(value)
-        if not _INT64_MIN <= number <= _INT64_MAX:
-            raise _Dropped("out_of_range_fields")
-        return f"{number}i"
-    if isinstance(value, float):
-        text = float.__repr__(value)
-        if text[-1] in "nf":
-            raise _Dropped("nonfinite_fields")
-        return text[:-2] if text.endswith(".0") else text
-    if isinstance(value, str):
-        return '"' + str.__str__(value).translate(_ESCAPE_STRING) + '"'
-    raise _Dropped("invalid_fields")
+def _fields(prefixes: Sequence[str], values: Sequence[object], drops: Counter[str]) -> str:
+    """The field set, value by value; counts what it drops."""
+    parts = []
+    for prefix, value in zip(prefixes, values, strict=True):
+        kind = type(value)
+        if value is None:
+            continue
+        if kind is bool:
+            parts.append(prefix + ("true" if value else "false"))
+        elif isinstance(value, int):
+            number = operator.index(value)  # an int subclass's __str__ may not be digits
+            if _INT64_MIN <= number <= _INT64_MAX:
+                parts.append(f"{prefix}{number}i")
+            else:
+                drops["out_of_range_fields"] += 1
+        elif isinstance(value, float):
+            text = float.__repr__(value)
+            if text[-1] in "nf":  # nan, inf, -inf
+                drops["nonfinite_fields"] += 1
+            else:
+                parts.append(prefix + (text[:-2] if text.endswith(".0") else text))
+        elif isinstance(value, str):
+            parts.append(f'{prefix}"{str.__str__(value).translate(_ESCAPE_STRING)}"')
+        else:
+            drops["invalid_fields"] += 1
+    return ",".join(parts)
 
 
 DEFAULT_ENCODER = LineEncoder()

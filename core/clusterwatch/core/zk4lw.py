@@ -76,18 +76,20 @@ def parse_target(target: str, default_port: int = DEFAULT_PORT) -> tuple[str, in
     text = target.strip()
     if not text:
         raise ValueError("empty host")
+    has_port = False
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
             raise ValueError(f"bad address {target!r}")
-        port_text = rest[1:]
+        port_text, has_port = rest[1:], bool(rest)
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
+        has_port = True
     else:
         host, port_text = text, ""
     if not host:
         raise ValueError(f"bad address {target!r}")
-    if not port_text:
+    if not has_port:
         return host, default_port
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise ValueError(f"bad port in {target!r}")

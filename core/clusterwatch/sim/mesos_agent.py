@@ -141,7 +141,7 @@ class AgentHost:
                     "statistics": _statistics(self.sim, task, now),
                     "status": {
                         "container_id": {"value": task.container_id},
-                        "executor_pid": 20000 + (abs(hash(task.container_id)) % 30000),
+                        "executor_pid": 20000 + int(task.container_id[:4], 16) % 30000,
                         "network_infos": [
                             {"ip_addresses": [{"ip_address": task.ip_address}]}
                         ],

@@ -1,0 +1,177 @@
+"""Where the leaders are: the Mesos masters (static list or ZooKeeper) and Marathon.
+
+Fetch helpers are thin; the parsing (``Location: //host:port``, MasterInfo znodes, the
+Marathon ``/v2/leader`` body) is pure and tested on its own.
+
+- Static list: ``GET /master/redirect`` on each master in turn; every master, standby or
+  leader, answers ``307`` with ``Location: //<leader host>:<port>``.
+- ZooKeeper: masters register ephemeral sequential znodes ``json.info_<seq>`` under
+  ``cluster.mesos_znode``, each holding MasterInfo JSON; the leader is the lowest sequence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from clusterwatch.collectors.common import as_dict, base_url, join
+from clusterwatch.core.collect import CollectContext
+from clusterwatch.core.errors import FetchError
+from clusterwatch.core.http import Http
+
+MESOS_PORT = 5050
+MARATHON_PORT = 8080
+ZNODE_PREFIX = "json.info_"
+
+
+@dataclass(frozen=True)
+class MasterInfo:
+    url: str
+    hostname: str
+    sequence: int
+
+
+@dataclass(frozen=True)
+class Masters:
+    """Every known master (leader first when known) and the leader's URL (None: no leader)."""
+
+    urls: tuple[str, ...]
+    leader: str | None
+
+
+def parse_master_info(data: bytes | str, sequence: int = 0, scheme: str = "http") -> MasterInfo:
+    """MasterInfo JSON (znode content) -> where to reach that master.
+
+    The URL uses ``address.hostname`` (as ``/master/redirect`` does), else ``address.ip``, else
+    the top-level ``hostname``; the port is ``address.port`` or ``port``.
+    """
+    try:
+        doc = as_dict(json.loads(data), "MasterInfo")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"MasterInfo is not JSON: {exc.msg}") from None
+    address = doc.get("address") if isinstance(doc.get("address"), dict) else {}
+    host = address.get("hostname") or address.get("ip") or doc.get("hostname")
+    port = address.get("port") or doc.get("port")
+    if not isinstance(host, str) or not host or not isinstance(port, int):
+        raise ValueError("MasterInfo has no address.hostname/ip and port")
+    return MasterInfo(f"{scheme}://{host}:{port}", str(doc.get("hostname") or host), sequence)
+
+
+def masters_from_znodes(entries: Mapping[str, bytes], scheme: str = "http") -> list[MasterInfo]:
+    """The ``json.info_*`` znodes' masters, leader (lowest sequence) first."""
+    found: list[MasterInfo] = []
+    for name, data in entries.items():
+        suffix = name.removeprefix(ZNODE_PREFIX)
+        if name.startswith(ZNODE_PREFIX) and suffix.isdigit():
+            found.append(parse_master_info(data, int(suffix), scheme))
+    return sorted(found, key=lambda info: info.sequence)
+
+
+def read_znodes(hosts: str, path: str, timeout: float) -> dict[str, bytes]:
+    """The ``json.info_*`` children of ``path`` and their data (kazoo, read-only session)."""
+    from kazoo.client import KazooClient  # only here: most set-ups use the static list
+    from kazoo.exceptions import KazooException, NoNodeError
+
+    client = KazooClient(hosts=hosts, timeout=timeout, read_only=True)
+    try:
+        client.start(timeout=timeout)
+        out: dict[str, bytes] = {}
+        for child in client.get_children(path):
+            if child.startswith(ZNODE_PREFIX):
+                try:
+                    out[child], _ = client.get(f"{path.rstrip('/')}/{child}")
+                except NoNodeError:
+                    continue  # the master went away between the listing and the read
+        return out
+    except NoNodeError:
+        raise FetchError(hosts, f"no znode {path} (is mesos_znode right?)") from None
+    except (KazooException, TimeoutError) as exc:
+        raise FetchError(hosts, f"ZooKeeper: {type(exc).__name__} {exc}".strip()) from None
+    finally:
+        client.stop()
+        client.close()
+
+
+def redirect_leader(location: str, scheme: str = "http") -> str:
+    """``Location: //host:port`` (or a full URL) -> ``scheme://host:port``."""
+    text = location.strip()
+    if not text:
+        raise ValueError("empty Location header")
+    if text.startswith("//"):
+        text = f"{scheme}:{text}"
+    return base_url(text, MESOS_PORT, scheme).removesuffix("/master/redirect")
+
+
+def static_masters(ctx: CollectContext) -> list[str]:
+    listed = ctx.config.targets or ctx.cluster.mesos_masters
+    return [base_url(item, MESOS_PORT) for item in listed]
+
+
+def leader_by_redirect(http: Http, masters: list[str]) -> str:
+    """Ask each master in turn for ``/master/redirect``; the first Location names the leader."""
+    reasons: list[str] = []
+    for url in masters:
+        try:
+            response = http.request("GET", join(url, "/master/redirect"), follow_redirects=False)
+        except FetchError as exc:
+            reasons.append(f"{url}: {exc.reason}")
+            continue
+        location = response.headers.get("location", "")
+        if response.status in (301, 302, 307, 308) and location:
+            return redirect_leader(location, url.split("://", 1)[0])
+        reasons.append(f"{url}: HTTP {response.status} without a Location (no leader?)")
+    raise FetchError("mesos masters", "no leader found: " + "; ".join(reasons or ["no masters"]))
+
+
+def find_masters(ctx: CollectContext) -> Masters:
+    """The masters to read and the leader among them: ZooKeeper when configured, else the list."""
+    if ctx.cluster.zookeeper and not ctx.config.targets:
+        found = masters_from_znodes(
+            read_znodes(ctx.cluster.zookeeper, ctx.cluster.mesos_znode, ctx.config.timeout_seconds)
+        )
+        if not found:
+            raise FetchError(ctx.cluster.zookeeper, "no masters registered under the znode")
+        return Masters(tuple(info.url for info in found), found[0].url)
+    masters = static_masters(ctx)
+    if not masters:
+        raise FetchError("mesos masters", "no masters configured (cluster.mesos_masters)")
+    return Masters(tuple(masters), leader_by_redirect(ctx.http, masters))
+
+
+def find_leader(ctx: CollectContext) -> str:
+    leader = find_masters(ctx).leader
+    if leader is None:  # pragma: no cover - find_masters raises instead
+        raise FetchError("mesos masters", "no leader")
+    return leader
+
+
+# -- Marathon ------------------------------------------------------------------------------
+
+
+def marathon_instances(ctx: CollectContext, use_targets: bool = True) -> list[str]:
+    listed = (ctx.config.targets if use_targets else ()) or ctx.cluster.marathon
+    return [base_url(item, MARATHON_PORT) for item in listed]
+
+
+def parse_marathon_leader(doc: Any, scheme: str = "http") -> str:
+    """``{"leader": "host:port"}`` -> ``scheme://host:port``."""
+    leader = as_dict(doc, "/v2/leader").get("leader")
+    if not isinstance(leader, str) or not leader:
+        raise ValueError("/v2/leader names no leader")
+    return base_url(leader, MARATHON_PORT, scheme)
+
+
+def marathon_leader(http: Http, instances: list[str]) -> str:
+    reasons: list[str] = []
+    for url in instances:
+        try:
+            return parse_marathon_leader(
+                http.get_json(join(url, "/v2/leader")), url.split("://", 1)[0]
+            )
+        except FetchError as exc:
+            reasons.append(f"{url}: {exc.reason}")
+        except ValueError as exc:
+            reasons.append(f"{url}: {exc}")
+    raise FetchError("marathon", "no leader found: " + "; ".join(reasons or ["none configured"]))

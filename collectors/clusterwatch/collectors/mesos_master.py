@@ -1,0 +1,229 @@
+"""Mesos masters: cluster-wide metrics from the leader, each master's own health, frameworks.
+
+Fetch (per cycle): the leader (``/master/redirect`` or ZooKeeper), then exactly one
+``/metrics/snapshot`` per master (the endpoint is rate-limited: an HTTP 429 is recorded and
+that master is skipped this cycle; no filtered or ``jsonp`` snapshots), and the leader's
+``/master/frameworks``.
+
+Cluster data (``mesos_cluster``) is written only from the snapshot of the master discovery
+names as the leader *and* whose snapshot says ``master/elected`` 1: a standby answers the
+snapshot too, with zeros for every cluster metric, and must never be written as cluster data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from clusterwatch.collectors.common import (
+    MB,
+    Schema,
+    as_dict,
+    dicts,
+    fan_out,
+    guarded,
+    host_of,
+    join,
+)
+from clusterwatch.collectors.discovery import Masters, find_masters
+from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
+from clusterwatch.core.metric_table import COUNTER, FLAG, GAUGE, TEXT, MetricTable
+from clusterwatch.core.point import Point
+
+_RESOURCES = ("cpus", "gpus")
+_SIZES = ("mem", "disk")  # megabytes in Mesos
+
+CLUSTER = MetricTable("mesos_cluster", {
+    **{f"master/{r}_total": (f"{r}_total", GAUGE) for r in _RESOURCES},
+    **{f"master/{r}_used": (f"{r}_used", GAUGE) for r in _RESOURCES},
+    **{f"master/{r}_percent": (f"{r}_used_ratio", GAUGE) for r in (*_RESOURCES, *_SIZES)},
+    **{f"master/{r}_total": (f"{r}_total_bytes", GAUGE, MB) for r in _SIZES},
+    **{f"master/{r}_used": (f"{r}_used_bytes", GAUGE, MB) for r in _SIZES},
+    "master/cpus_revocable_total":      ("cpus_revocable_total",       GAUGE),
+    "master/cpus_revocable_used":       ("cpus_revocable_used",        GAUGE),
+    "master/slaves_active":             ("agents_active",              GAUGE),
+    "master/slaves_inactive":           ("agents_inactive",            GAUGE),
+    "master/slaves_connected":          ("agents_connected",           GAUGE),
+    "master/slaves_disconnected":       ("agents_disconnected",        GAUGE),
+    "master/slaves_unreachable":        ("agents_unreachable",         GAUGE),
+    "master/slave_registrations":       ("agent_registrations_total",  COUNTER),
+    "master/slave_reregistrations":     ("agent_reregistrations_total", COUNTER),
+    "master/slave_removals":            ("agent_removals_total",       COUNTER),
+    "master/frameworks_active":         ("frameworks_active",          GAUGE),
+    "master/frameworks_inactive":       ("frameworks_inactive",        GAUGE),
+    "master/frameworks_connected":      ("frameworks_connected",       GAUGE),
+    "master/frameworks_disconnected":   ("frameworks_disconnected",    GAUGE),
+    "master/tasks_staging":             ("tasks_staging",              GAUGE),
+    "master/tasks_starting":            ("tasks_starting",             GAUGE),
+    "master/tasks_running":             ("tasks_running",              GAUGE),
+    "master/tasks_killing":             ("tasks_killing",              GAUGE),
+    "master/tasks_unreachable":         ("tasks_unreachable",          GAUGE),
+    "master/tasks_finished":            ("tasks_finished_total",       COUNTER),
+    "master/tasks_failed":              ("tasks_failed_total",         COUNTER),
+    "master/tasks_killed":              ("tasks_killed_total",         COUNTER),
+    "master/tasks_lost":                ("tasks_lost_total",           COUNTER),
+    "master/tasks_error":               ("tasks_error_total",          COUNTER),
+    "master/tasks_dropped":             ("tasks_dropped_total",        COUNTER),
+    "master/tasks_gone":                ("tasks_gone_total",           COUNTER),
+    "master/outstanding_offers":        ("offers_outstanding",         GAUGE),
+    "master/event_queue_messages":      ("event_queue_messages",       GAUGE),
+    "master/event_queue_dispatches":    ("event_queue_dispatches",     GAUGE),
+    "master/event_queue_http_requests": ("event_queue_http_requests",  GAUGE),
+    "allocator/mesos/allocation_runs":  ("allocation_runs_total",      COUNTER),
+})
+
+_MESSAGES = (
+    "launch_tasks", "kill_task", "status_update", "status_update_acknowledgement",
+    "decline_offers", "revive_offers", "reconcile_tasks", "register_framework",
+    "reregister_framework", "unregister_framework", "register_slave", "reregister_slave",
+    "unregister_slave", "framework_to_executor", "executor_to_framework", "exited_executor",
+)
+
+MASTER = MetricTable("mesos_master", {
+    "master/elected":                   ("elected",                    FLAG),
+    "master/uptime_secs":               ("uptime_seconds",             GAUGE),
+    "registrar/log/recovered":          ("log_recovered",              FLAG),
+    "log/recovered":                    ("log_recovered",              FLAG),
+    "registrar/log/ensemble_size":      ("log_ensemble_size",          GAUGE),
+    "registrar/queued_operations":      ("registrar_queued_operations", GAUGE),
+    "registrar/registry_size_bytes":    ("registrar_registry_size_bytes", GAUGE),
+    "registrar/state_fetch_ms":         ("registrar_state_fetch_seconds", GAUGE, 1e-3),
+    "registrar/state_store_ms":         ("registrar_state_store_seconds", GAUGE, 1e-3),
+    "registrar/state_store_ms/p99":     ("registrar_state_store_p99_seconds", GAUGE, 1e-3),
+    "master/dropped_messages":          ("messages_dropped_total",     COUNTER),
+    "master/valid_status_updates":      ("status_updates_valid_total", COUNTER),
+    "master/invalid_status_updates":    ("status_updates_invalid_total", COUNTER),
+    **{f"master/messages_{m}": (f"messages_{m}_total", COUNTER) for m in _MESSAGES},
+    "system/cpus_total":                ("system_cpus_total",          GAUGE),
+    "system/load_1min":                 ("system_load_1min",           GAUGE),
+    "system/load_5min":                 ("system_load_5min",           GAUGE),
+    "system/load_15min":                ("system_load_15min",          GAUGE),
+    "system/mem_total_bytes":           ("system_mem_total_bytes",     GAUGE),
+    "system/mem_free_bytes":            ("system_mem_free_bytes",      GAUGE),
+})
+
+FRAMEWORK = MetricTable("mesos_framework", {
+    "active":                           ("active",                     FLAG),
+    "connected":                        ("connected",                  FLAG),
+    "id":                               ("framework_id",               TEXT),
+    **{("used_resources", r): (f"{r}_used", GAUGE) for r in _RESOURCES},
+    **{("used_resources", r): (f"{r}_used_bytes", GAUGE, MB) for r in _SIZES},
+    **{("offered_resources", r): (f"{r}_offered", GAUGE) for r in _RESOURCES},
+    **{("offered_resources", r): (f"{r}_offered_bytes", GAUGE, MB) for r in _SIZES},
+})
+
+SCHEMAS = (
+    Schema("mesos_cluster", ("cluster",),
+           "Cluster-wide resources, agents, frameworks, tasks and offers, from the leading "
+           "master's /metrics/snapshot only.", (CLUSTER,)),
+    Schema("mesos_master", ("cluster", "host"),
+           "Every master's own health from its /metrics/snapshot (standbys included).",
+           (MASTER,), {"leader": FLAG}),
+    Schema("mesos_framework", ("cluster", "framework"),
+           "Each registered framework's resources, from the leader's /master/frameworks.",
+           (FRAMEWORK,), {"tasks": GAUGE}),
+)
+
+
+def snapshot_dict(doc: Any) -> dict[str, Any]:
+    """A ``/metrics/snapshot`` body as a dict; operator-API ``GET_METRICS`` bodies also work."""
+    body = as_dict(doc, "/metrics/snapshot")
+    listed = body.get("get_metrics", {}).get("metrics") if body.get("type") == "GET_METRICS" else None
+    if isinstance(listed, list):
+        return {m["name"]: m.get("value") for m in dicts(listed) if isinstance(m.get("name"), str)}
+    return body
+
+
+def map_snapshot(
+    doc: Any, host: str, is_leader: bool, tags: Mapping[str, str], time_ns: int
+) -> tuple[list[Point], list[str]]:
+    """One master's snapshot -> its ``mesos_master`` point, plus ``mesos_cluster`` if it leads.
+
+    Returns the points and the problems found (a "leader" whose snapshot says it is not
+    elected yields no cluster point and a problem).
+    """
+    snapshot = snapshot_dict(doc)
+    problems: list[str] = []
+    points: list[Point] = []
+    own = MASTER.point(snapshot, {**tags, "host": host}, time_ns, {"leader": is_leader})
+    if own is not None:
+        points.append(own)
+    elected = snapshot.get("master/elected")
+    if is_leader:
+        if elected in (1, 1.0, True):
+            cluster = CLUSTER.point(snapshot, tags, time_ns)
+            if cluster is not None:
+                points.append(cluster)
+        else:
+            problems.append(
+                f"named leader by discovery but its snapshot has master/elected={elected!r}: "
+                "no cluster data written"
+            )
+    return points, problems
+
+
+def map_frameworks(doc: Any, tags: Mapping[str, str], time_ns: int) -> list[Point]:
+    """The leader's ``/master/frameworks`` (or ``/master/state``) -> one point per framework."""
+    points: list[Point] = []
+    for fw in dicts(as_dict(doc, "/master/frameworks").get("frameworks")):
+        name = fw.get("name")
+        if not isinstance(name, str) or not name:
+            continue
+        tasks = fw.get("tasks")
+        extra = {"tasks": float(len(tasks))} if isinstance(tasks, list) else None
+        point = FRAMEWORK.point(fw, {**tags, "framework": name}, time_ns, extra)
+        if point is not None:
+            points.append(point)
+    return points
+
+
+def _snapshot_of(ctx: CollectContext, masters: Masters, url: str) -> CollectResult:
+    result = CollectResult(targets_total=1)
+    target = join(url, "/metrics/snapshot")
+
+    def fetch_and_map() -> None:
+        try:
+            doc = ctx.http.get_json(target)
+        except Exception as exc:
+            if getattr(exc, "status", None) == 429:
+                raise _RateLimited() from None
+            raise
+        points, problems = map_snapshot(
+            doc, host_of(url), url == masters.leader, ctx.base_tags, ctx.time_ns
+        )
+        result.points.extend(points)
+        result.errors.extend(TargetError(target, problem) for problem in problems)
+
+    try:
+        guarded(result, target, fetch_and_map)
+    except _RateLimited:
+        result.errors.append(
+            TargetError(target, "HTTP 429: snapshot rate limit hit, master skipped this cycle")
+        )
+    return result
+
+
+class _RateLimited(Exception):
+    pass
+
+
+def collect(ctx: CollectContext) -> CollectResult:
+    result = CollectResult()
+    masters = guarded(result, "mesos masters", lambda: find_masters(ctx))
+    if masters is None:
+        result.targets_total = max(1, len(ctx.config.targets or ctx.cluster.mesos_masters))
+        return result
+    for part in fan_out(lambda url: _snapshot_of(ctx, masters, url), masters.urls):
+        result.points.extend(part.points)
+        result.errors.extend(part.errors)
+        result.targets_total += part.targets_total
+    if masters.leader is not None:
+        leader = masters.leader
+        target = join(leader, "/master/frameworks")
+        frameworks = guarded(
+            result,
+            target,
+            lambda: map_frameworks(ctx.http.get_json(target), ctx.base_tags, ctx.time_ns),
+        )
+        result.points.extend(frameworks or [])
+    return result
