@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from clusterwatch.sim import appmetrics, cadvisor, chronos, consul
+from clusterwatch.sim import appmetrics, cadvisor, cadvisor_metrics, chronos, consul
 from clusterwatch.sim.appmetrics import AppTraffic, ProcessSample, Route
 from clusterwatch.sim.cadvisor import (
     ContainerSample,
@@ -65,7 +65,10 @@ def pick(samples: Samples, metric: str, /, **labels: str) -> float:
 
 def test_prometheus_texts_also_parse_with_prometheus_client_when_installed() -> None:
     parser = pytest.importorskip("prometheus_client.parser")
-    for text in (cadvisor.prometheus_metrics(MACHINE, [WEB]), appmetrics.app_metrics(TRAFFIC)):
+    for text in (
+        cadvisor_metrics.prometheus_metrics(MACHINE, [WEB]),
+        appmetrics.app_metrics(TRAFFIC),
+    ):
         assert list(parser.text_string_to_metric_families(text))
 
 
@@ -225,7 +228,7 @@ def test_v2_stats_count_limits_the_samples_per_container() -> None:
 
 
 def test_cadvisor_prometheus_text_parses_and_labels_identify_the_task() -> None:
-    text = cadvisor.prometheus_metrics(MACHINE, [WEB, DB])
+    text = cadvisor_metrics.prometheus_metrics(MACHINE, [WEB, DB])
     samples = parse_prometheus(text)
     assert "# TYPE container_cpu_usage_seconds_total counter" in text
     web = {"container_env_mesos_task_id": WEB.task_id, "name": f"mesos-{MESOS_CID}"}
@@ -250,7 +253,7 @@ def test_cadvisor_prometheus_text_parses_and_labels_identify_the_task() -> None:
 def test_cadvisor_prometheus_samples_carry_the_sample_time_in_ms() -> None:
     line = next(
         x
-        for x in cadvisor.prometheus_metrics(MACHINE, [WEB]).splitlines()
+        for x in cadvisor_metrics.prometheus_metrics(MACHINE, [WEB]).splitlines()
         if x.startswith("container_memory_rss{")
     )
     assert line.endswith(f" 200000000 {(T0 + 10**9) // 10**6}")

@@ -12,9 +12,11 @@ Marathon ``/v2/leader`` body) is pure and tested on its own.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from clusterwatch.collectors.common import as_dict, base_url, join
 from clusterwatch.core.collect import CollectContext
@@ -51,7 +53,8 @@ def parse_master_info(data: bytes | str, sequence: int = 0, scheme: str = "http"
         doc = as_dict(json.loads(data), "MasterInfo")
     except json.JSONDecodeError as exc:
         raise ValueError(f"MasterInfo is not JSON: {exc.msg}") from None
-    address = doc.get("address") if isinstance(doc.get("address"), dict) else {}
+    found = doc.get("address")
+    address: dict[str, Any] = found if isinstance(found, dict) else {}
     host = address.get("hostname") or address.get("ip") or doc.get("hostname")
     port = address.get("port") or doc.get("port")
     if not isinstance(host, str) or not host or not isinstance(port, int):
@@ -137,7 +140,33 @@ def find_masters(ctx: CollectContext) -> Masters:
     masters = static_masters(ctx)
     if not masters:
         raise FetchError("mesos masters", "no masters configured (cluster.mesos_masters)")
-    return Masters(tuple(masters), leader_by_redirect(ctx.http, masters))
+    leader = leader_by_redirect(ctx.http, masters)
+    configured = next((url for url in masters if same_endpoint(url, leader)), None)
+    if configured is None:  # a leader we were not told about: read it too
+        return Masters((*masters, leader), leader)
+    return Masters(tuple(masters), configured)
+
+
+def _addresses(host: str, port: int) -> set[str]:
+    try:
+        return {str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+    except (OSError, UnicodeError):
+        return set()
+
+
+def same_endpoint(a: str, b: str) -> bool:
+    """Whether two URLs reach the same host and port (names resolved when they differ).
+
+    ``/master/redirect`` names the leader by its MasterInfo hostname, which need not be how
+    the master was listed in the config.
+    """
+    pa, pb = urlsplit(a), urlsplit(b)
+    if pa.port != pb.port or not pa.hostname or not pb.hostname:
+        return False
+    if pa.hostname == pb.hostname:
+        return True
+    port = pa.port or 0
+    return bool(_addresses(pa.hostname, port) & _addresses(pb.hostname, port))
 
 
 def find_leader(ctx: CollectContext) -> str:

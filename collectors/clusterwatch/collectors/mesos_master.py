@@ -24,9 +24,11 @@ from clusterwatch.collectors.common import (
     guarded,
     host_of,
     join,
+    merge,
 )
 from clusterwatch.collectors.discovery import Masters, find_masters
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
+from clusterwatch.core.errors import FetchError
 from clusterwatch.core.metric_table import COUNTER, FLAG, GAUGE, TEXT, MetricTable
 from clusterwatch.core.point import Point
 
@@ -128,10 +130,11 @@ SCHEMAS = (
 def snapshot_dict(doc: Any) -> dict[str, Any]:
     """A ``/metrics/snapshot`` body as a dict; operator-API ``GET_METRICS`` bodies also work."""
     body = as_dict(doc, "/metrics/snapshot")
-    listed = body.get("get_metrics", {}).get("metrics") if body.get("type") == "GET_METRICS" else None
-    if isinstance(listed, list):
-        return {m["name"]: m.get("value") for m in dicts(listed) if isinstance(m.get("name"), str)}
-    return body
+    if body.get("type") != "GET_METRICS":
+        return body
+    wrapped = body.get("get_metrics")
+    listed = wrapped.get("metrics") if isinstance(wrapped, dict) else None
+    return {m["name"]: m.get("value") for m in dicts(listed) if isinstance(m.get("name"), str)}
 
 
 def map_snapshot(
@@ -177,34 +180,33 @@ def map_frameworks(doc: Any, tags: Mapping[str, str], time_ns: int) -> list[Poin
     return points
 
 
+def _fetch_snapshot(ctx: CollectContext, url: str) -> Any:
+    try:
+        return ctx.http.get_json(url)
+    except FetchError as exc:
+        if exc.status == 429:
+            reason = "snapshot rate limit hit, master skipped this cycle"
+            raise FetchError(exc.target, reason, 429) from None
+        raise
+
+
 def _snapshot_of(ctx: CollectContext, masters: Masters, url: str) -> CollectResult:
     result = CollectResult(targets_total=1)
     target = join(url, "/metrics/snapshot")
 
     def fetch_and_map() -> None:
-        try:
-            doc = ctx.http.get_json(target)
-        except Exception as exc:
-            if getattr(exc, "status", None) == 429:
-                raise _RateLimited() from None
-            raise
         points, problems = map_snapshot(
-            doc, host_of(url), url == masters.leader, ctx.base_tags, ctx.time_ns
+            _fetch_snapshot(ctx, target),
+            host_of(url),
+            url == masters.leader,
+            ctx.base_tags,
+            ctx.time_ns,
         )
         result.points.extend(points)
         result.errors.extend(TargetError(target, problem) for problem in problems)
 
-    try:
-        guarded(result, target, fetch_and_map)
-    except _RateLimited:
-        result.errors.append(
-            TargetError(target, "HTTP 429: snapshot rate limit hit, master skipped this cycle")
-        )
+    guarded(result, target, fetch_and_map)
     return result
-
-
-class _RateLimited(Exception):
-    pass
 
 
 def collect(ctx: CollectContext) -> CollectResult:
@@ -213,10 +215,7 @@ def collect(ctx: CollectContext) -> CollectResult:
     if masters is None:
         result.targets_total = max(1, len(ctx.config.targets or ctx.cluster.mesos_masters))
         return result
-    for part in fan_out(lambda url: _snapshot_of(ctx, masters, url), masters.urls):
-        result.points.extend(part.points)
-        result.errors.extend(part.errors)
-        result.targets_total += part.targets_total
+    merge(result, fan_out(lambda url: _snapshot_of(ctx, masters, url), masters.urls))
     if masters.leader is not None:
         leader = masters.leader
         target = join(leader, "/master/frameworks")
