@@ -107,7 +107,11 @@ def test_influxdb2_api_through_influxdb_client_reads_back(victoria: Any, tmp_pat
     from clusterwatch.core.secrets import Secret
 
     config = SinkConfig(
-        type="influxdb2", url=victoria.url, org="site", bucket="cw", token=Secret("t"),
+        type="influxdb2",
+        url=victoria.url,
+        org="site",
+        bucket="cw",
+        token=Secret("t"),
         precision="ms",
     )
     sink = spooled(InfluxDB2Writer("vm", config, FAST), tmp_path)
@@ -129,7 +133,11 @@ def test_influxdb2_outage_waits_then_drains(victoria: Any, tmp_path: Path) -> No
     measurement = f"m{uuid.uuid4().hex[:8]}"
     with proxy_to(victoria.url) as proxy:
         config = SinkConfig(
-            type="influxdb2", url=proxy.url, org="o", bucket="b", token=Secret("t"),
+            type="influxdb2",
+            url=proxy.url,
+            org="o",
+            bucket="b",
+            token=Secret("t"),
             precision="s",
         )
         sink = spooled(InfluxDB2Writer("vm", config, FAST), tmp_path)

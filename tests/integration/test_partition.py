@@ -30,8 +30,9 @@ def test_members_split_every_bucket_once_and_take_over_a_lost_member(
 ) -> None:
     cluster = f"t{uuid.uuid4().hex[:6]}"
     members = [
-        AgentPartition(zookeeper_ensemble.connect_string, cluster, identifier=f"d{i}",
-                       time_boundary=1.0)
+        AgentPartition(
+            zookeeper_ensemble.connect_string, cluster, identifier=f"d{i}", time_boundary=1.0
+        )
         for i in range(3)
     ]
     try:

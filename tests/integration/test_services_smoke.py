@@ -24,6 +24,7 @@ from tests.services.servers import (
     free_port,
     non_loopback_listeners,
     parse_mntr,
+    wait_for,
     zk_four_letter,
 )
 
@@ -134,6 +135,21 @@ def test_zookeeper_ensemble_replicates_and_survives_losing_a_member(
         client.stop()
 
     zookeeper_ensemble.start_member(leader)
+    zookeeper_ensemble.wait_serving(range(3))
+    assert len(_leaders(zookeeper_ensemble)) == 1
+
+
+def test_zookeeper_member_without_quorum_stops_serving_until_the_others_return(
+    zookeeper_ensemble: ZooKeeperEnsemble,
+) -> None:
+    zookeeper_ensemble.stop_member(0)
+    zookeeper_ensemble.stop_member(1)
+
+    alone = zookeeper_ensemble.members[2]
+    wait_for(lambda: alone.mntr() is None, 30, "the last member to stop serving")
+
+    zookeeper_ensemble.start_member(0)
+    zookeeper_ensemble.start_member(1)
     zookeeper_ensemble.wait_serving(range(3))
     assert len(_leaders(zookeeper_ensemble)) == 1
 

@@ -25,11 +25,16 @@ APT_PACKAGES=(influxdb victoria-metrics zookeeper haproxy nagios4-core rpm hyper
 log() { echo "services: $*"; }
 die() { echo "services: ERROR: $*" >&2; exit 1; }
 
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || die "not root and no sudo: run as root"
-    SUDO=(sudo)
-fi
+# Run a command as root (through sudo when we are not root).
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo "$@"
+    else
+        die "need root (or sudo) for: $*"
+    fi
+}
 
 # --- apt packages --------------------------------------------------------------------
 missing=()
@@ -44,15 +49,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     policy=/usr/sbin/policy-rc.d
     created_policy=0
     if [ ! -e "$policy" ]; then
-        printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
-        "${SUDO[@]}" chmod 755 "$policy"
+        printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+        as_root chmod 755 "$policy"
         created_policy=1
     fi
-    cleanup_policy() { if [ "$created_policy" = 1 ]; then "${SUDO[@]}" rm -f "$policy"; fi; }
+    cleanup_policy() { if [ "$created_policy" = 1 ]; then as_root rm -f "$policy"; fi; }
     trap cleanup_policy EXIT
     export DEBIAN_FRONTEND=noninteractive
-    "${SUDO[@]}" apt-get update -q
-    "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+    as_root apt-get update -q
+    as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
     cleanup_policy
     trap - EXIT
 fi
@@ -78,7 +83,7 @@ fi
 # --- the non-root user for Elasticsearch and Nagios -------------------------------------
 if ! getent passwd "$SERVICE_USER" >/dev/null; then
     log "creating system user $SERVICE_USER"
-    "${SUDO[@]}" useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    as_root useradd --system --user-group --no-create-home --home-dir /nonexistent \
         --shell /usr/sbin/nologin "$SERVICE_USER"
 fi
 

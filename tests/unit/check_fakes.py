@@ -111,18 +111,25 @@ def hang() -> Handler:
     return handle
 
 
+def send_http(
+    conn: socket.socket, status: int, body: str, headers: Mapping[str, str] | None = None
+) -> None:
+    """Write an HTTP/1.0 response (the request has been read)."""
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+    payload = body.encode()
+    head = (
+        f"HTTP/1.0 {status} X\r\nContent-Length: {len(payload)}\r\n{extra}"
+        "Connection: close\r\n\r\n"
+    )
+    conn.sendall(head.encode() + payload)
+
+
 def http(status: int, body: str, headers: Mapping[str, str] | None = None) -> Handler:
     """A one-shot HTTP/1.0 response."""
-    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
 
     def handle(conn: socket.socket, stop: threading.Event) -> None:
         _read_request(conn)
-        payload = body.encode()
-        head = (
-            f"HTTP/1.0 {status} X\r\nContent-Length: {len(payload)}\r\n{extra}"
-            "Connection: close\r\n\r\n"
-        )
-        conn.sendall(head.encode() + payload)
+        send_http(conn, status, body, headers)
 
     return handle
 

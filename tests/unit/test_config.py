@@ -70,7 +70,9 @@ def test_every_problem_is_listed_with_file_key_and_expectation(tmp_path: Path) -
     )
     problems = problems_of(main)
     assert f"{main}: cluster.name: expected a string, got integer 5" in problems
-    assert any(p.startswith(f"{main}: cluster.colour: unknown key (known keys here:") for p in problems)
+    assert any(
+        p.startswith(f"{main}: cluster.colour: unknown key (known keys here:") for p in problems
+    )
     assert f"{main}: http.retries: expected an integer, got number 1.5" in problems
     assert f"{main}: logging.format: expected one of 'kv', 'json', got string 'xml'" in problems
     assert f"{main}: sinks.a.type: is required" in problems
@@ -84,7 +86,9 @@ def test_confd_files_merge_in_order_and_errors_name_the_right_file(tmp_path: Pat
     assert config.cluster.name == "c"
     assert config.http.retries == 4
     bad = write(tmp_path / "conf.d" / "30-bad.toml", "[http]\nverify_tls = 'yes'\n")
-    assert problems_of(main) == [f"{bad}: http.verify_tls: expected true or false, got string 'yes'"]
+    assert problems_of(main) == [
+        f"{bad}: http.verify_tls: expected true or false, got string 'yes'"
+    ]
 
 
 def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:

@@ -38,8 +38,7 @@ def make_config(tmp_path: Path, interval: float = 0.2, extra: str = "") -> Path:
     path.write_text(
         f'[cluster]\nname = "t1"\n[daemon]\nstate_dir = "{tmp_path / "state"}"\n'
         f'[sources.fake]\ninterval_seconds = {interval}\ntargets = ["a", "down"]\n'
-        f'[sinks.out]\ntype = "file"\npath = "{tmp_path / "out.lp"}"\nprecision = "ns"\n'
-        + extra
+        f'[sinks.out]\ntype = "file"\npath = "{tmp_path / "out.lp"}"\nprecision = "ns"\n' + extra
     )
     return path
 

@@ -9,7 +9,7 @@ import pytest
 
 from clusterwatch.core import haproxy_stats
 from clusterwatch.core.errors import FetchError
-from tests.unit.check_fakes import closed_port, hang, http, reply, serving
+from tests.unit.check_fakes import closed_port, hang, http, reply, send_http, serving
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 REFERENCE = Path("/work/shared/reference/haproxy")
@@ -139,11 +139,10 @@ def test_fetch_over_tcp_sends_show_stat() -> None:
 def test_fetch_over_http_with_basic_auth() -> None:
     requests: list[bytes] = []
     body = (DATA / "haproxy_1.4_show_stat.csv").read_text()
-    answer = http(200, body)
 
     def handler(conn: socket.socket, stop: object) -> None:
         requests.append(conn.recv(4096))
-        answer(conn, stop)  # type: ignore[arg-type]
+        send_http(conn, 200, body)
 
     with serving(handler) as server:
         rows = haproxy_stats.fetch(

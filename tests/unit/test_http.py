@@ -41,33 +41,45 @@ def test_html_page_with_200_where_json_expected_is_an_error() -> None:
 
 def test_truncated_json_is_reported_as_truncated() -> None:
     body = json.dumps({"slaves": [{"id": str(i)} for i in range(50)]}).encode()
-    with serve({"/s": Reply(body=body[:-40])}) as srv, Http(FAST) as http:
-        with pytest.raises(FetchError) as err:
-            http.get_json(srv.url + "/s")
+    with (
+        serve({"/s": Reply(body=body[:-40])}) as srv,
+        Http(FAST) as http,
+        pytest.raises(FetchError) as err,
+    ):
+        http.get_json(srv.url + "/s")
     assert "truncated JSON" in err.value.reason
 
 
 def test_connection_closed_mid_body_is_a_fetch_error() -> None:
     body = b'{"a": "' + b"x" * 5000 + b'"}'
-    with serve({"/s": Reply(body=body, truncate_at=100)}) as srv, Http(FAST) as http:
-        with pytest.raises(FetchError) as err:
-            http.get_json(srv.url + "/s")
+    with (
+        serve({"/s": Reply(body=body, truncate_at=100)}) as srv,
+        Http(FAST) as http,
+        pytest.raises(FetchError) as err,
+    ):
+        http.get_json(srv.url + "/s")
     assert err.value.target == srv.url + "/s"
 
 
 def test_body_over_the_cap_is_refused() -> None:
     config = HttpConfig(retries=0, max_body_bytes=1000)
-    with serve({"/big": Reply(body=b"[" + b"1," * 2000 + b"1]")}) as srv, Http(config) as http:
-        with pytest.raises(FetchError) as err:
-            http.get_json(srv.url + "/big")
+    with (
+        serve({"/big": Reply(body=b"[" + b"1," * 2000 + b"1]")}) as srv,
+        Http(config) as http,
+        pytest.raises(FetchError) as err,
+    ):
+        http.get_json(srv.url + "/big")
     assert "larger than 1000 bytes" in err.value.reason
 
 
 def test_read_timeout_names_the_limit() -> None:
     config = HttpConfig(read_timeout_seconds=0.3, retries=0)
-    with serve({"/slow": Reply(body=b"{}", hang_seconds=1.5)}) as srv, Http(config) as http:
-        with pytest.raises(FetchError) as err:
-            http.get_json(srv.url + "/slow")
+    with (
+        serve({"/slow": Reply(body=b"{}", hang_seconds=1.5)}) as srv,
+        Http(config) as http,
+        pytest.raises(FetchError) as err,
+    ):
+        http.get_json(srv.url + "/slow")
     assert "read timeout" in err.value.reason
 
 
@@ -82,9 +94,12 @@ def test_connection_refused() -> None:
 
 
 def test_connection_reset_by_peer() -> None:
-    with serve({"/r": Reply(reset=True)}) as srv, Http(FAST) as http:
-        with pytest.raises(FetchError) as err:
-            http.get_json(srv.url + "/r")
+    with (
+        serve({"/r": Reply(reset=True)}) as srv,
+        Http(FAST) as http,
+        pytest.raises(FetchError) as err,
+    ):
+        http.get_json(srv.url + "/r")
     assert "reset" in err.value.reason or "broken" in err.value.reason
 
 
@@ -98,9 +113,12 @@ def test_get_is_retried_on_503_then_succeeds() -> None:
 
 def test_put_is_not_retried() -> None:
     config = HttpConfig(retries=3, backoff_factor=0)
-    with serve({"/v2/apps/a": Reply(status=503, body=b"{}")}) as srv, Http(config) as http:
-        with pytest.raises(FetchError) as err:
-            http.request("PUT", srv.url + "/v2/apps/a", json_body={"instances": 2})
+    with (
+        serve({"/v2/apps/a": Reply(status=503, body=b"{}")}) as srv,
+        Http(config) as http,
+        pytest.raises(FetchError) as err,
+    ):
+        http.request("PUT", srv.url + "/v2/apps/a", json_body={"instances": 2})
         assert len(srv.requests) == 1
     assert err.value.status == 503
 

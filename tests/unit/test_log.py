@@ -18,7 +18,7 @@ def test_key_value_lines_quote_values_with_spaces() -> None:
     logger, stream = capture("kv")
     logger.info("spool full", extra=log.fields(sink="influx main", dropped=3))
     line = stream.getvalue().strip()
-    assert " level=info logger=clusterwatch.test msg=\"spool full\"" in line
+    assert ' level=info logger=clusterwatch.test msg="spool full"' in line
     assert line.endswith('sink="influx main" dropped=3')
 
 

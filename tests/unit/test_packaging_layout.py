@@ -35,14 +35,17 @@ def test_wheel_holds_every_part_and_imports_outside_the_repo(tmp_path: Path) -> 
     dist = tmp_path / "dist"
     subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)],
-        cwd=ROOT, capture_output=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
     )
     [wheel] = dist.glob("clusterwatch-*.whl")
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True,
+        [python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        check=True,
         capture_output=True,
     )
     code = IMPORT_ALL + "; import clusterwatch.core.cli as c; print(c.__file__)"

@@ -108,7 +108,7 @@ def test_backoff_doubles_and_is_capped(sink: SpooledSink) -> None:
 def test_refused_batch_goes_to_quarantine_with_the_message(sink: SpooledSink) -> None:
     writer = writer_of(sink)
     sink.submit(records(0, 15))
-    writer.answers = [SinkRejected("scripted", 'partial write: field type conflict', 400)]
+    writer.answers = [SinkRejected("scripted", "partial write: field type conflict", 400)]
     result = sink.drain()
     assert (result.sent, result.quarantined, result.pending) == (5, 10, 0)
     text = sink.quarantine_path.read_text()

@@ -403,7 +403,7 @@ def _traceback_lines(exc: BaseException) -> list[str]:
 
 def render(label: str, check: nagiosplugin.Check, verbose: int = 0) -> tuple[list[str], int]:
     """The output lines and exit code for an evaluated check."""
-    results = list(check.results)
+    results = list(check.results.results)  # insertion order (iterating sorts by state)
     code = worst_state(results)
     if not results:
         summary = check.summary.empty() or "no check results"

@@ -97,7 +97,7 @@ def ask_all(targets: Sequence[str], timeout: float, progress: plugin.Progress) -
         threading.Thread(target=one, args=(i,), daemon=True, name=f"zk-{t}")
         for i, t in enumerate(targets)
     ]
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * 1.1  # the sockets' own timeouts should fire first
     progress.step(f"asking {', '.join(targets)} for mntr")
     for thread in threads:
         thread.start()

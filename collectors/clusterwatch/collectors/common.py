@@ -79,6 +79,12 @@ def as_list(value: Any, what: str) -> list[Any]:
     return value
 
 
+def sub(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``doc[key]`` when it is an object, else an empty one."""
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def dicts(value: Any) -> list[dict[str, Any]]:
     """The objects in a list, ignoring anything else (a list of something else is empty)."""
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
@@ -147,17 +153,22 @@ def join(base: str, path: str) -> str:
 # -- time ------------------------------------------------------------------------------
 
 
+_ISO = re.compile(r"^(?P<base>[^.]+?)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:?\d\d)$")
+
+
 def iso_to_ns(text: Any) -> int | None:
-    """``2014-03-08T16:57:17.507Z`` (and other ISO 8601 forms with a zone) -> epoch ns."""
-    if not isinstance(text, str) or not text:
+    """ISO 8601 / RFC 3339 with a zone (``2014-03-08T16:57:17.507Z``, cAdvisor's nanosecond
+    ``...53.544235192Z``) -> epoch nanoseconds, exact; None when it is not such a time."""
+    match = _ISO.match(text) if isinstance(text, str) else None
+    if match is None:
         return None
+    zone = "+00:00" if match.group("zone") == "Z" else match.group("zone")
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(match.group("base") + zone)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        return None
-    return int(moment.timestamp() * 1e9)
+    fraction = (match.group("fraction") or "")[:9].ljust(9, "0")
+    return int(moment.timestamp()) * 1_000_000_000 + int(fraction)
 
 
 def age_seconds(text: Any, now_ns: int) -> float | None:

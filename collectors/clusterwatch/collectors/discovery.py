@@ -12,19 +12,21 @@ Marathon ``/v2/leader`` body) is pure and tested on its own.
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from clusterwatch.collectors.common import as_dict, base_url, join
+from clusterwatch.collectors.common import as_dict, base_url, dicts, join
 from clusterwatch.core.collect import CollectContext
 from clusterwatch.core.errors import FetchError
 from clusterwatch.core.http import Http
 
 MESOS_PORT = 5050
 MARATHON_PORT = 8080
+AGENT_PORT = 5051
 ZNODE_PREFIX = "json.info_"
 
 
@@ -140,11 +142,17 @@ def find_masters(ctx: CollectContext) -> Masters:
     masters = static_masters(ctx)
     if not masters:
         raise FetchError("mesos masters", "no masters configured (cluster.mesos_masters)")
-    leader = leader_by_redirect(ctx.http, masters)
-    configured = next((url for url in masters if same_endpoint(url, leader)), None)
-    if configured is None:  # a leader we were not told about: read it too
-        return Masters((*masters, leader), leader)
-    return Masters(tuple(masters), configured)
+    urls, leader = adopt_leader(masters, leader_by_redirect(ctx.http, masters))
+    return Masters(tuple(urls), leader)
+
+
+def adopt_leader(urls: list[str], leader: str) -> tuple[list[str], str]:
+    """The configured URL that reaches ``leader`` stands for it (so no server is read twice);
+    a leader nobody configured is added to the list."""
+    configured = next((url for url in urls if same_endpoint(url, leader)), None)
+    if configured is None:
+        return [*urls, leader], leader
+    return list(urls), configured
 
 
 def _addresses(host: str, port: int) -> set[str]:
@@ -174,6 +182,28 @@ def find_leader(ctx: CollectContext) -> str:
     if leader is None:  # pragma: no cover - find_masters raises instead
         raise FetchError("mesos masters", "no leader")
     return leader
+
+
+# -- agents --------------------------------------------------------------------------------
+
+_PID = re.compile(r"^[^@]*@(?P<host>[^:]+):(?P<port>\d+)$")
+
+
+def agent_url(agent: Mapping[str, Any]) -> str | None:
+    """``pid`` ``slave(1)@10.0.0.5:5051`` -> ``http://10.0.0.5:5051``; else hostname:5051."""
+    pid = agent.get("pid")
+    match = _PID.match(pid) if isinstance(pid, str) else None
+    if match is not None:
+        return f"http://{match.group('host')}:{match.group('port')}"
+    hostname = agent.get("hostname")
+    return f"http://{hostname}:{AGENT_PORT}" if isinstance(hostname, str) and hostname else None
+
+
+def registered_agents(doc: Any) -> list[dict[str, Any]]:
+    """``/master/slaves`` (or ``/master/state``) -> the agent objects that have a hostname."""
+    agents = dicts(as_dict(doc, "/master/slaves").get("slaves"))
+    return [a for a in agents if isinstance(a.get("hostname"), str) and a["hostname"]]
+
 
 
 # -- Marathon ------------------------------------------------------------------------------

@@ -366,17 +366,26 @@ class Spool:
         """Seal the active segment and start a new one named by the next sequence number."""
         if self._durable and self._dirty:
             self._sync()  # a sealed segment is complete on disk before any newer one exists
+        fd = self._create_segment(self._next_seq)  # on failure the old one stays active
         os.close(self._wfd)
-        self._wfd = -1
-        self._wfd = self._create_segment(self._next_seq)
+        self._wfd = fd
 
     def _create_segment(self, first_seq: int) -> int:
         path = self._seg_path(first_seq)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        os.write(fd, fmt.encode_header(first_seq))
-        if self._durable:
-            os.fsync(fd)
-            fmt.fsync_dir(self.path)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        except OSError as exc:
+            raise SpoolError(f"cannot create spool segment {path}: {exc.strerror}") from None
+        try:
+            os.write(fd, fmt.encode_header(first_seq))
+            if self._durable:
+                os.fsync(fd)
+                fmt.fsync_dir(self.path)
+        except OSError as exc:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            raise SpoolError(f"cannot create spool segment {path}: {exc.strerror}") from None
         self._sizes[first_seq] = HEADER_SIZE
         self._total += HEADER_SIZE
         return fd
@@ -384,8 +393,9 @@ class Spool:
     def _drop_oldest(self) -> tuple[int, int]:
         """Delete the oldest segment (never the active one); return (records, bytes) lost."""
         old, nxt = list(self._sizes)[:2]
-        lost = nxt - self._acked.seq
-        lost_bytes = self._sizes[old] - self._acked.offset
+        read_from = self._acked if self._acked.segment == old else Position(old, old, HEADER_SIZE)
+        lost = nxt - read_from.seq
+        lost_bytes = self._sizes[old] - read_from.offset
         self._unlink(old)
         self._acked = Position(nxt, nxt, HEADER_SIZE)
         if self._read.seq < nxt:

@@ -28,7 +28,7 @@ class Router:
 
     def add(self, methods: str, path: str, endpoint: Endpoint) -> None:
         for method in methods.split(","):
-            if "(" in path:
+            if "(?P<" in path:
                 pattern = re.compile(path + r"\Z")
                 table = next((t for p, t in self._patterns if p.pattern == pattern.pattern), None)
                 if table is None:

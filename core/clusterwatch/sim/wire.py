@@ -104,9 +104,15 @@ def plain(status: int, text: str = "") -> Response:
 class HttpProtocol(asyncio.Protocol):
     """One client connection. Requests are answered strictly in order."""
 
-    def __init__(self, resolve: Resolver, on_error: Callable[[BaseException], None]) -> None:
+    def __init__(
+        self,
+        resolve: Resolver,
+        on_error: Callable[[BaseException], None],
+        on_close: Callable[[HttpProtocol], None] = lambda protocol: None,
+    ) -> None:
         self._resolve = resolve
         self._on_error = on_error
+        self._on_close = on_close
         self._buffer = bytearray()
         self._transport: asyncio.Transport | None = None
         self._local_ip = ""
@@ -134,6 +140,11 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
         self._transport = None
+        self._on_close(self)
+
+    def abort(self) -> None:
+        """Drop the connection (used when the simulator stops)."""
+        self._abort()
 
     def data_received(self, data: bytes) -> None:
         if self._closing:

@@ -1,0 +1,301 @@
+"""cAdvisor on every agent: per-container CPU, memory, network, disk I/O and filesystem use.
+
+Fetch (per cycle): the agents from the leading master's ``/master/slaves``, then per agent
+``/api/v1.3/subcontainers/`` from its cAdvisor. Where cAdvisor listens comes from the
+source's ``targets``: an entry with ``{ip}`` or ``{host}`` is a template filled in per agent
+(``{ip}`` from the agent's pid, ``{host}`` its hostname; default ``http://{ip}:4194``), any
+other entry is one static cAdvisor URL.
+
+Joining a container to Mesos and Marathon, in order:
+
+1. ``spec.envs`` (cAdvisor's ``--env_metadata_whitelist``) or Docker labels carrying
+   ``MESOS_TASK_ID`` / ``MARATHON_APP_ID``;
+2. the ``mesos-<container id>`` alias (Mesos' Docker containerizer names containers so; older
+   agents write ``mesos-<agent id>.<container id>``), looked up in the agent's ``/state``
+   executors (read only when some container needs it);
+3. the app id taken back from a Marathon task id.
+
+Tags are cluster, host and app (bounded); container and task ids are fields. The CPU rate
+(``cpu_usage_cores``) is computed from the newest two samples' cumulative nanoseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from clusterwatch.collectors.common import (
+    Schema,
+    as_dict,
+    as_list,
+    base_url,
+    dicts,
+    fan_out,
+    guarded,
+    host_of,
+    iso_to_ns,
+    join,
+    marathon_app_id,
+    merge,
+    sub,
+)
+from clusterwatch.collectors.discovery import agent_url, find_leader, registered_agents
+from clusterwatch.core.collect import CollectContext, CollectResult
+from clusterwatch.core.metric_table import (
+    COUNTER,
+    CUMULATIVE,
+    GAUGE,
+    TEXT,
+    FieldValue,
+    MetricTable,
+)
+from clusterwatch.core.point import Point
+
+CADVISOR_PORT = 4194
+DEFAULT_TEMPLATE = f"http://{{ip}}:{CADVISOR_PORT}"
+PATH = "/api/v1.3/subcontainers/"
+NO_LIMIT = 1 << 62  # cgroup v1 writes 2**64-1 (or near it) for "no limit"
+MEASUREMENT = "cadvisor_container"
+
+# The newest stats sample of a container.
+SAMPLE = MetricTable(MEASUREMENT, {
+    ("cpu", "usage", "total"):           ("cpu_usage_seconds_total",   CUMULATIVE, 1e-9),
+    ("cpu", "usage", "user"):            ("cpu_user_seconds_total",    CUMULATIVE, 1e-9),
+    ("cpu", "usage", "system"):          ("cpu_system_seconds_total",  CUMULATIVE, 1e-9),
+    ("memory", "usage"):                 ("memory_usage_bytes",        GAUGE),
+    ("memory", "working_set"):           ("memory_working_set_bytes",  GAUGE),
+    ("memory", "rss"):                   ("memory_rss_bytes",          GAUGE),
+    ("memory", "cache"):                 ("memory_cache_bytes",        GAUGE),
+    ("memory", "failcnt"):               ("memory_limit_hits_total",   COUNTER),
+    ("memory", "container_data", "pgmajfault"): ("memory_major_faults_total", COUNTER),
+})
+
+# Sums over a sample's interfaces, block devices and filesystems (see ``totals``).
+TOTALS = MetricTable(MEASUREMENT, {
+    "rx_bytes":                          ("network_rx_bytes_total",    COUNTER),
+    "tx_bytes":                          ("network_tx_bytes_total",    COUNTER),
+    "rx_errors":                         ("network_rx_errors_total",   COUNTER),
+    "tx_errors":                         ("network_tx_errors_total",   COUNTER),
+    "rx_dropped":                        ("network_rx_dropped_total",  COUNTER),
+    "tx_dropped":                        ("network_tx_dropped_total",  COUNTER),
+    "read_bytes":                        ("disk_read_bytes_total",     COUNTER),
+    "write_bytes":                       ("disk_write_bytes_total",    COUNTER),
+    "reads":                             ("disk_reads_total",          COUNTER),
+    "writes":                            ("disk_writes_total",         COUNTER),
+    "fs_usage":                          ("fs_usage_bytes",            GAUGE),
+    "fs_capacity":                       ("fs_limit_bytes",            GAUGE),
+})
+
+# The container's spec.
+SPEC = MetricTable(MEASUREMENT, {
+    ("memory", "limit"):                 ("memory_limit_bytes",        GAUGE),
+    ("cpu", "limit"):                    ("cpu_shares",                GAUGE),
+    "image":                             ("image",                     TEXT),
+})
+
+SCHEMAS = (
+    Schema(MEASUREMENT, ("cluster", "host", "app"),
+           "Each Docker container cAdvisor sees on an agent, joined to its Mesos task and "
+           "Marathon app.", (SAMPLE, TOTALS, SPEC),
+           {"cpu_usage_cores": GAUGE, "container_id": TEXT, "container_name": TEXT,
+            "mesos_container_id": TEXT, "task_id": TEXT}),
+)
+
+_NETWORK = ("rx_bytes", "tx_bytes", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped")
+_BLOCK = (("io_service_bytes", "Read", "read_bytes"), ("io_service_bytes", "Write", "write_bytes"),
+          ("io_serviced", "Read", "reads"), ("io_serviced", "Write", "writes"))
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who a container belongs to, as far as known."""
+
+    task_id: str | None = None
+    app: str | None = None
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def totals(sample: Mapping[str, Any]) -> dict[str, float]:
+    """Network, block I/O and filesystem figures of one sample, summed over devices."""
+    out: dict[str, float] = {}
+    network = sample.get("network")
+    if isinstance(network, dict):
+        interfaces = dicts(network.get("interfaces")) or [network]
+        for key in _NETWORK:
+            out[key] = sum(_number(i.get(key)) for i in interfaces)
+    diskio = sample.get("diskio")
+    if isinstance(diskio, dict):
+        for group, op, key in _BLOCK:
+            out[key] = sum(_number(sub(d, "stats").get(op)) for d in dicts(diskio.get(group)))
+    filesystems = dicts(sample.get("filesystem"))
+    if filesystems:
+        out["fs_usage"] = sum(_number(f.get("usage")) for f in filesystems)
+        out["fs_capacity"] = sum(_number(f.get("capacity")) for f in filesystems)
+    return out
+
+
+def cpu_cores(previous: Mapping[str, Any], newest: Mapping[str, Any]) -> float | None:
+    """CPU cores used between two samples: delta of cumulative ns over delta of time in ns."""
+    t0, t1 = iso_to_ns(previous.get("timestamp")), iso_to_ns(newest.get("timestamp"))
+    c0 = sub(sub(previous, "cpu"), "usage").get("total")
+    c1 = sub(sub(newest, "cpu"), "usage").get("total")
+    if t0 is None or t1 is None or t1 <= t0:
+        return None
+    if not isinstance(c0, int | float) or not isinstance(c1, int | float) or c1 < c0:
+        return None  # a restarted container's counter went back: no rate this time
+    return float(c1 - c0) / float(t1 - t0)
+
+
+def mesos_container_id(aliases: Any) -> str | None:
+    for alias in aliases if isinstance(aliases, list) else ():
+        if isinstance(alias, str) and alias.startswith("mesos-"):
+            return alias.removeprefix("mesos-").rsplit(".", 1)[-1]
+    return None
+
+
+def owner_from_metadata(info: Mapping[str, Any]) -> Owner:
+    """MESOS_TASK_ID / MARATHON_APP_ID from the spec's envs, else from labels."""
+    spec = sub(info, "spec")
+    found: dict[str, str] = {}
+    for source in (info.get("labels"), spec.get("labels"), spec.get("envs")):
+        if isinstance(source, dict):
+            for key in ("MESOS_TASK_ID", "MARATHON_APP_ID"):
+                value = source.get(key)
+                if isinstance(value, str) and value:
+                    found[key] = value
+    task = found.get("MESOS_TASK_ID")
+    return Owner(task, found.get("MARATHON_APP_ID") or marathon_app_id(task))
+
+
+def owners_from_agent_state(doc: Any) -> dict[str, Owner]:
+    """The agent's ``/state``: Mesos container id -> the task its executor runs."""
+    out: dict[str, Owner] = {}
+    for fw in dicts(as_dict(doc, "/state").get("frameworks")):
+        for executor in dicts(fw.get("executors")):
+            container = executor.get("container")
+            tasks = dicts(executor.get("tasks"))
+            task = tasks[0].get("id") if tasks else executor.get("id")
+            if isinstance(container, str) and isinstance(task, str):
+                out[container] = Owner(task, marathon_app_id(task))
+    return out
+
+
+def containers(doc: Any) -> list[dict[str, Any]]:
+    """Docker containers with stats from ``subcontainers`` (a list) or ``docker/`` (a dict)."""
+    listed = list(doc.values()) if isinstance(doc, dict) else as_list(doc, PATH)
+    return [
+        c for c in dicts(listed)
+        if (c.get("aliases") or c.get("namespace") == "docker") and dicts(c.get("stats"))
+    ]
+
+
+def needs_agent_state(doc: Any) -> bool:
+    return any(
+        owner_from_metadata(c).task_id is None and mesos_container_id(c.get("aliases"))
+        for c in containers(doc)
+    )
+
+
+def map_container(
+    info: Mapping[str, Any],
+    host: str,
+    fallback: Mapping[str, Owner],
+    tags: Mapping[str, str],
+    time_ns: int,
+) -> Point | None:
+    stats = dicts(info.get("stats"))
+    newest = stats[-1]
+    spec = sub(info, "spec")
+    values: dict[str, FieldValue] = SAMPLE.field_values(newest)
+    values.update(TOTALS.field_values(totals(newest)))
+    values.update(SPEC.field_values(spec))
+    if float(values.get("memory_limit_bytes", 0.0)) >= NO_LIMIT:
+        del values["memory_limit_bytes"]
+    if len(stats) > 1:
+        rate = cpu_cores(stats[-2], newest)
+        if rate is not None:
+            values["cpu_usage_cores"] = rate
+    aliases = info.get("aliases")
+    mesos_id = mesos_container_id(aliases)
+    owner = owner_from_metadata(info)
+    if owner.task_id is None and mesos_id is not None:
+        owner = fallback.get(mesos_id, owner)
+    texts = {
+        "container_id": info.get("id") or str(info.get("name", "")).rsplit("/", 1)[-1],
+        "container_name": aliases[0] if isinstance(aliases, list) and aliases else None,
+        "mesos_container_id": mesos_id,
+        "task_id": owner.task_id,
+    }
+    values.update({k: v for k, v in texts.items() if isinstance(v, str) and v})
+    point_tags = {**tags, "host": host}
+    if owner.app:
+        point_tags["app"] = owner.app
+    return Point(MEASUREMENT, point_tags, values, time_ns) if values else None
+
+
+def map_containers(
+    doc: Any, host: str, fallback: Mapping[str, Owner], tags: Mapping[str, str], time_ns: int
+) -> list[Point]:
+    points = (map_container(c, host, fallback, tags, time_ns) for c in containers(doc))
+    return [p for p in points if p is not None]
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    url: str
+    agent: str | None  # the agent's own URL, for the /state fallback
+
+
+def targets_for(templates: list[str], agents: list[dict[str, Any]]) -> list[Target]:
+    out: list[Target] = []
+    for agent in agents:
+        url = agent_url(agent)
+        if url is None or not agent.get("active", True):
+            continue
+        ip = url.split("://", 1)[1].rsplit(":", 1)[0]
+        host = str(agent["hostname"])
+        out += [Target(host, t.format(ip=ip, host=host), url) for t in templates]
+    return out
+
+
+def _collect_target(ctx: CollectContext, target: Target) -> CollectResult:
+    result = CollectResult(targets_total=1)
+    url = join(target.url, PATH)
+    doc = guarded(result, url, lambda: ctx.http.get_json(url))
+    if doc is None:
+        return result
+    fallback: dict[str, Owner] = {}
+    if target.agent is not None and guarded(result, url, lambda: needs_agent_state(doc)):
+        state_url = join(target.agent, "/state")
+        fallback = guarded(
+            result, state_url, lambda: owners_from_agent_state(ctx.http.get_json(state_url))
+        ) or {}
+    points = guarded(
+        result, url, lambda: map_containers(doc, target.host, fallback, ctx.base_tags, ctx.time_ns)
+    )
+    result.points.extend(points or [])
+    return result
+
+
+def collect(ctx: CollectContext) -> CollectResult:
+    result = CollectResult()
+    templates = [t for t in ctx.config.targets if "{" in t]
+    static = [base_url(t, CADVISOR_PORT) for t in ctx.config.targets if "{" not in t]
+    targets = [Target(host_of(url), url, None) for url in static]
+    if templates or not static:
+        leader = guarded(result, "mesos masters", lambda: find_leader(ctx))
+        slaves_url = join(leader, "/master/slaves") if leader else ""
+        agents = (
+            guarded(result, slaves_url, lambda: registered_agents(ctx.http.get_json(slaves_url)))
+            if leader
+            else None
+        )
+        if agents is None:
+            result.targets_total += 1
+        targets += targets_for(templates or [DEFAULT_TEMPLATE], agents or [])
+    return merge(result, fan_out(lambda t: _collect_target(ctx, t), targets))

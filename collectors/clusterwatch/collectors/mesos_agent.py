@@ -1,0 +1,222 @@
+"""Mesos agents: every registered agent, its own snapshot, and its executors' resource usage.
+
+Fetch (per cycle): the leader's ``/master/slaves`` (every registered agent: hostname, pid
+``slave(1)@ip:port``, resources, used resources, active) and ``/master/frameworks`` (framework
+names for the executor tags); then, per *active* agent, ``/metrics/snapshot`` and
+``/monitor/statistics``. An agent that fails is a per-target error; its master-side view
+(resources, ``active``) is still written. Inactive agents are not fetched (their ``active``
+field says why there is nothing more).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from clusterwatch.collectors.common import (
+    MB,
+    Schema,
+    as_dict,
+    as_list,
+    dicts,
+    fan_out,
+    guarded,
+    join,
+    marathon_app_id,
+    merge,
+)
+from clusterwatch.collectors.discovery import agent_url, find_leader, registered_agents
+from clusterwatch.core.collect import CollectContext, CollectResult
+from clusterwatch.core.metric_table import (
+    COUNTER,
+    CUMULATIVE,
+    FLAG,
+    GAUGE,
+    TEXT,
+    FieldValue,
+    MetricTable,
+)
+from clusterwatch.core.point import Point
+
+_RESOURCES = ("cpus", "gpus")
+_SIZES = ("mem", "disk")
+
+# The master's view of an agent (an element of /master/slaves).
+REGISTERED = MetricTable("mesos_agent", {
+    "active":                              ("active",                   FLAG),
+    "id":                                  ("agent_id",                 TEXT),
+    **{("resources", r): (f"{r}_total", GAUGE) for r in _RESOURCES},
+    **{("used_resources", r): (f"{r}_used", GAUGE) for r in _RESOURCES},
+    **{("resources", r): (f"{r}_total_bytes", GAUGE, MB) for r in _SIZES},
+    **{("used_resources", r): (f"{r}_used_bytes", GAUGE, MB) for r in _SIZES},
+})
+
+# The agent's own /metrics/snapshot (resources come from the master's view above).
+SNAPSHOT = MetricTable("mesos_agent", {
+    "slave/registered":                    ("registered",               FLAG),
+    "slave/uptime_secs":                   ("uptime_seconds",           GAUGE),
+    "slave/tasks_staging":                 ("tasks_staging",            GAUGE),
+    "slave/tasks_starting":                ("tasks_starting",           GAUGE),
+    "slave/tasks_running":                 ("tasks_running",            GAUGE),
+    "slave/tasks_killing":                 ("tasks_killing",            GAUGE),
+    "slave/tasks_finished":                ("tasks_finished_total",     COUNTER),
+    "slave/tasks_failed":                  ("tasks_failed_total",       COUNTER),
+    "slave/tasks_killed":                  ("tasks_killed_total",       COUNTER),
+    "slave/tasks_lost":                    ("tasks_lost_total",         COUNTER),
+    "slave/tasks_gone":                    ("tasks_gone_total",         COUNTER),
+    "slave/executors_registering":         ("executors_registering",    GAUGE),
+    "slave/executors_running":             ("executors_running",        GAUGE),
+    "slave/executors_terminating":         ("executors_terminating",    GAUGE),
+    "slave/executors_terminated":          ("executors_terminated_total", COUNTER),
+    "slave/executors_preempted":           ("executors_preempted_total", COUNTER),
+    "slave/frameworks_active":             ("frameworks_active",        GAUGE),
+    "slave/container_launch_errors":       ("container_launch_errors_total", COUNTER),
+    "slave/recovery_errors":               ("recovery_errors_total",    COUNTER),
+    "slave/valid_status_updates":          ("status_updates_valid_total", COUNTER),
+    "slave/invalid_status_updates":        ("status_updates_invalid_total", COUNTER),
+    "containerizer/mesos/container_destroy_errors": ("container_destroy_errors_total", COUNTER),
+    "gc/path_removals_failed":             ("gc_path_removals_failed_total", COUNTER),
+    "system/cpus_total":                   ("system_cpus_total",        GAUGE),
+    "system/load_1min":                    ("system_load_1min",         GAUGE),
+    "system/load_5min":                    ("system_load_5min",         GAUGE),
+    "system/load_15min":                   ("system_load_15min",        GAUGE),
+    "system/mem_total_bytes":              ("system_mem_total_bytes",   GAUGE),
+    "system/mem_free_bytes":               ("system_mem_free_bytes",    GAUGE),
+})
+
+# One element's "statistics" of /monitor/statistics (ResourceStatistics).
+EXECUTOR = MetricTable("mesos_executor", {
+    "cpus_limit":                          ("cpus_limit",               GAUGE),
+    "cpus_user_time_secs":                 ("cpu_user_seconds_total",   CUMULATIVE),
+    "cpus_system_time_secs":               ("cpu_system_seconds_total", CUMULATIVE),
+    "cpus_nr_periods":                     ("cpu_periods_total",        COUNTER),
+    "cpus_nr_throttled":                   ("cpu_throttled_periods_total", COUNTER),
+    "cpus_throttled_time_secs":            ("cpu_throttled_seconds_total", CUMULATIVE),
+    "mem_limit_bytes":                     ("mem_limit_bytes",          GAUGE),
+    "mem_rss_bytes":                       ("mem_rss_bytes",            GAUGE),
+    "mem_total_bytes":                     ("mem_total_bytes",          GAUGE),
+    "mem_cache_bytes":                     ("mem_cache_bytes",          GAUGE),
+    "mem_file_bytes":                      ("mem_cache_bytes",          GAUGE),
+    "mem_anon_bytes":                      ("mem_anon_bytes",           GAUGE),
+    "mem_mapped_file_bytes":               ("mem_mapped_file_bytes",    GAUGE),
+    "disk_limit_bytes":                    ("disk_limit_bytes",         GAUGE),
+    "disk_used_bytes":                     ("disk_used_bytes",          GAUGE),
+    "net_rx_bytes":                        ("net_rx_bytes_total",       COUNTER),
+    "net_tx_bytes":                        ("net_tx_bytes_total",       COUNTER),
+    "net_rx_errors":                       ("net_rx_errors_total",      COUNTER),
+    "net_tx_errors":                       ("net_tx_errors_total",      COUNTER),
+    "net_rx_dropped":                      ("net_rx_dropped_total",     COUNTER),
+    "net_tx_dropped":                      ("net_tx_dropped_total",     COUNTER),
+})
+
+SCHEMAS = (
+    Schema("mesos_agent", ("cluster", "host"),
+           "Every registered agent: the leader's view (resources, active) merged with the "
+           "agent's own /metrics/snapshot.", (REGISTERED, SNAPSHOT)),
+    Schema("mesos_executor", ("cluster", "host", "framework", "app"),
+           "Each executor's resource usage from its agent's /monitor/statistics; ``app`` is "
+           "the Marathon app id when the task id is a Marathon one.", (EXECUTOR,),
+           {"executor_id": TEXT, "task_id": TEXT}),
+)
+
+def framework_names(doc: Any) -> dict[str, str]:
+    """``/master/frameworks`` -> framework id -> name (completed frameworks included)."""
+    body = as_dict(doc, "/master/frameworks")
+    out: dict[str, str] = {}
+    for key in ("frameworks", "completed_frameworks"):
+        for fw in dicts(body.get(key)):
+            if isinstance(fw.get("id"), str) and isinstance(fw.get("name"), str):
+                out[fw["id"]] = fw["name"]
+    return out
+
+
+def map_agent(
+    agent: Mapping[str, Any],
+    snapshot: Mapping[str, Any] | None,
+    tags: Mapping[str, str],
+    time_ns: int,
+) -> Point | None:
+    """One agent's point: the master's view, plus its own snapshot when it answered."""
+    extra: dict[str, FieldValue] = SNAPSHOT.field_values(snapshot) if snapshot else {}
+    return REGISTERED.point(agent, {**tags, "host": str(agent["hostname"])}, time_ns, extra)
+
+
+def map_executors(
+    doc: Any,
+    host: str,
+    frameworks: Mapping[str, str],
+    tags: Mapping[str, str],
+    time_ns: int,
+) -> list[Point]:
+    """``/monitor/statistics`` -> one point per executor; ids are fields, not tags."""
+    points: list[Point] = []
+    for item in dicts(as_list(doc, "/monitor/statistics")):
+        stats = item.get("statistics")
+        if not isinstance(stats, dict):
+            continue
+        executor_id = item.get("executor_id")
+        task_id = item.get("source") or executor_id
+        point_tags = {**tags, "host": host}
+        framework = frameworks.get(str(item.get("framework_id")))
+        if framework:
+            point_tags["framework"] = framework
+        app = marathon_app_id(task_id)
+        if app:
+            point_tags["app"] = app
+        ids = {
+            name: value
+            for name, value in (("executor_id", executor_id), ("task_id", task_id))
+            if isinstance(value, str) and value
+        }
+        point = EXECUTOR.point(stats, point_tags, time_ns, ids)
+        if point is not None:
+            points.append(point)
+    return points
+
+
+def _collect_agent(
+    ctx: CollectContext, agent: dict[str, Any], frameworks: Mapping[str, str]
+) -> CollectResult:
+    result = CollectResult(targets_total=1)
+    url = agent_url(agent)
+    snapshot: dict[str, Any] | None = None
+    if url is not None and agent.get("active", True):
+        target = join(url, "/metrics/snapshot")
+        snapshot = guarded(result, target, lambda: as_dict(ctx.http.get_json(target), target))
+        target_stats = join(url, "/monitor/statistics")
+        executors = guarded(
+            result,
+            target_stats,
+            lambda: map_executors(
+                ctx.http.get_json(target_stats),
+                str(agent["hostname"]),
+                frameworks,
+                ctx.base_tags,
+                ctx.time_ns,
+            ),
+        )
+        result.points.extend(executors or [])
+    point = map_agent(agent, snapshot, ctx.base_tags, ctx.time_ns)
+    if point is not None:
+        result.points.insert(0, point)
+    return result
+
+
+def collect(ctx: CollectContext) -> CollectResult:
+    result = CollectResult()
+    leader = guarded(result, "mesos masters", lambda: find_leader(ctx))
+    if leader is None:
+        result.targets_total = 1
+        return result
+    slaves_url = join(leader, "/master/slaves")
+    agents = guarded(result, slaves_url, lambda: registered_agents(ctx.http.get_json(slaves_url)))
+    if agents is None:
+        result.targets_total = 1
+        return result
+    frameworks_url = join(leader, "/master/frameworks")
+    frameworks = guarded(
+        result, frameworks_url, lambda: framework_names(ctx.http.get_json(frameworks_url))
+    )
+    return merge(
+        result, fan_out(lambda agent: _collect_agent(ctx, agent, frameworks or {}), agents)
+    )
