@@ -47,11 +47,8 @@ class FakeServer:
             threading.Thread(target=self._one, args=(conn,), daemon=True).start()
 
     def _one(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                self.handler(conn, self.stop)
-            except OSError:
-                pass
+        with conn, contextlib.suppress(OSError):
+            self.handler(conn, self.stop)
 
     def close(self) -> None:
         self.stop.set()

@@ -156,16 +156,16 @@ def test_a_hung_member_counts_as_down_within_the_timeout(
         stuck.close()
     line = first_line(capsys)
     assert line.startswith("ZOOKEEPER_QUORUM WARNING - 2/3 members serving")
-    assert f"{stuck.address}: down (timed out" in line or f"{stuck.address}: down (no answer" in line
+    assert any(f"{stuck.address}: down ({why}" in line for why in ("timed out", "no answer"))
 
 
 def test_srvr_is_used_when_mntr_is_not_whitelisted(capsys: pytest.CaptureFixture[str]) -> None:
     refused = "mntr is not executed because it is not in the whitelist.\n"
-    srvr = "Zookeeper version: 3.8.0\nLatency min/avg/max: 0/3/9\nOutstanding: 1\nMode: standalone\n"
+    srvr = "Zookeeper version: 3.8.0\nLatency min/avg/max: 0/3/9\nMode: standalone\n"
     with contextlib.closing(FakeServer(four_letter({"mntr": refused, "srvr": srvr}))) as server:
         assert check([server.address], "-v") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(f"ZOOKEEPER_QUORUM OK - 1/1 members serving, leader {server.address}")
+    assert lines[0].startswith("ZOOKEEPER_QUORUM OK - 1/1 members serving, leader 127.0.0.1:")
     assert "via srvr" in lines[1]
 
 

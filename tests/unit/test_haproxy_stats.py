@@ -118,7 +118,7 @@ def test_csv_url_appends_csv_once() -> None:
 
 def test_fetch_over_a_unix_socket(tmp_path: Path) -> None:
     csv_text = (DATA / "haproxy_1.4_show_stat.csv").read_text()
-    with serving(reply(csv_text), unix_path=tmp_path / "admin.sock") as server:
+    with serving(reply(csv_text), unix_path=tmp_path / "admin.sock"):
         rows = haproxy_stats.fetch(str(tmp_path / "admin.sock"), timeout=5)
     assert len(rows) == 9
 
@@ -169,20 +169,25 @@ def test_hanging_socket_times_out() -> None:
 
 
 def test_garbage_on_the_socket_is_a_fetch_error() -> None:
-    with serving(reply("Unknown command. Please enter one of the following commands")) as server:
-        with pytest.raises(FetchError, match="show stat"):
-            haproxy_stats.fetch(server.address, timeout=2)
+    refusal = "Unknown command. Please enter one of the following commands"
+    with serving(reply(refusal)) as server, pytest.raises(FetchError, match="show stat"):
+        haproxy_stats.fetch(server.address, timeout=2)
 
 
 @pytest.mark.parametrize(("status", "text"), [(401, "unauthorized"), (503, "X")])
 def test_http_error_statuses_are_fetch_errors(status: int, text: str) -> None:
-    with serving(http(status, "<html>no</html>")) as server:
-        with pytest.raises(FetchError, match=text) as info:
-            haproxy_stats.fetch(f"http://{server.address}/stats", timeout=5)
+    with (
+        serving(http(status, "<html>no</html>")) as server,
+        pytest.raises(FetchError, match=text) as info,
+    ):
+        haproxy_stats.fetch(f"http://{server.address}/stats", timeout=5)
     assert info.value.status == status
 
 
 def test_http_html_page_from_a_real_socket() -> None:
-    with serving(http(200, "<html><body>Statistics Report</body></html>")) as server:
-        with pytest.raises(FetchError, match="not HAProxy stats CSV"):
-            haproxy_stats.fetch(f"http://{server.address}/stats", timeout=5)
+    page = "<html><body>Statistics Report</body></html>"
+    with (
+        serving(http(200, page)) as server,
+        pytest.raises(FetchError, match="not HAProxy stats CSV"),
+    ):
+        haproxy_stats.fetch(f"http://{server.address}/stats", timeout=5)

@@ -10,7 +10,7 @@ within 80 % of ``-t`` so that one hung member is counted down instead of timing 
 - WARNING: a member is down (unreachable, or running but not serving), or the leader reports
   fewer synced followers than there are followers serving;
 - UNKNOWN: a member answered something that is not ZooKeeper (with the reason), unless the
-  quorum is lost anyway (CRITICAL wins);
+  quorum is lost even if it served (CRITICAL wins);
 - ``-w``/``-c``: ranges on the worst average request latency (ms) among serving members;
   ``--outstanding-warning/-critical``: ranges on the most outstanding requests.
 
@@ -49,10 +49,11 @@ class Member:
     def serving(self) -> bool:
         return self.status is not None
 
-    def describe(self) -> str:
+    def describe(self, short: bool = False) -> str:
         if self.status is None:
-            what = "unreadable reply" if self.unreadable else "down"
-            return f"{self.target}: {what} ({self.error})"
+            if self.unreadable:
+                return f"{self.target}: unreadable reply" + ("" if short else f" ({self.error})")
+            return f"{self.target}: down ({self.error})"
         s = self.status
         parts = [s.state]
         if s.avg_latency is not None:
@@ -162,9 +163,7 @@ class Ensemble(nagiosplugin.Resource):  # type: ignore[misc]
 
 
 def _down_list(resource: Ensemble) -> str:
-    return "; ".join(
-        m.describe() for m in resource.members if not m.serving
-    )
+    return "; ".join(m.describe(short=True) for m in resource.members if not m.serving)
 
 
 class MembersContext(nagiosplugin.Context):  # type: ignore[misc]
@@ -178,8 +177,9 @@ class MembersContext(nagiosplugin.Context):  # type: ignore[misc]
         voters = resource.voters
         serving_voters = up - len(resource.role("observer"))
         majority = voters // 2 + 1
+        unreadable = len([m for m in resource.members if m.unreadable])
         text = f"{up}/{total} members serving"
-        if serving_voters < majority:
+        if serving_voters + unreadable < majority:  # lost, whatever the unreadable ones say
             need = f"{majority} of {voters} voters needed"
             hint = f"no quorum: {text}, {need} ({_down_list(resource)})"
             return nagiosplugin.Result(nagiosplugin.Critical, hint, metric)
@@ -209,6 +209,9 @@ class LeadersContext(nagiosplugin.Context):  # type: ignore[misc]
         leaders = resource.role("leader", "standalone")
         if len(leaders) == 1:
             return nagiosplugin.Result(nagiosplugin.Ok, f"leader {leaders[0].target}", metric)
+        if not leaders and any(m.unreadable for m in resource.members):
+            return nagiosplugin.Result(nagiosplugin.Unknown, "no leader among readable members",
+                                       metric)
         if not leaders:
             return nagiosplugin.Result(nagiosplugin.Critical, "no leader", metric)
         names = ", ".join(m.target for m in leaders)

@@ -73,18 +73,18 @@ SAMPLE = MetricTable(MEASUREMENT, {
 
 # Sums over a sample's interfaces, block devices and filesystems (see ``totals``).
 TOTALS = MetricTable(MEASUREMENT, {
-    "rx_bytes":                          ("network_rx_bytes_total",    COUNTER),
-    "tx_bytes":                          ("network_tx_bytes_total",    COUNTER),
-    "rx_errors":                         ("network_rx_errors_total",   COUNTER),
-    "tx_errors":                         ("network_tx_errors_total",   COUNTER),
-    "rx_dropped":                        ("network_rx_dropped_total",  COUNTER),
-    "tx_dropped":                        ("network_tx_dropped_total",  COUNTER),
-    "read_bytes":                        ("disk_read_bytes_total",     COUNTER),
-    "write_bytes":                       ("disk_write_bytes_total",    COUNTER),
-    "reads":                             ("disk_reads_total",          COUNTER),
-    "writes":                            ("disk_writes_total",         COUNTER),
-    "fs_usage":                          ("fs_usage_bytes",            GAUGE),
-    "fs_capacity":                       ("fs_limit_bytes",            GAUGE),
+    "network.interfaces[].rx_bytes":     ("network_rx_bytes_total",    COUNTER),
+    "network.interfaces[].tx_bytes":     ("network_tx_bytes_total",    COUNTER),
+    "network.interfaces[].rx_errors":    ("network_rx_errors_total",   COUNTER),
+    "network.interfaces[].tx_errors":    ("network_tx_errors_total",   COUNTER),
+    "network.interfaces[].rx_dropped":   ("network_rx_dropped_total",  COUNTER),
+    "network.interfaces[].tx_dropped":   ("network_tx_dropped_total",  COUNTER),
+    "diskio.io_service_bytes[].stats.Read":  ("disk_read_bytes_total", COUNTER),
+    "diskio.io_service_bytes[].stats.Write": ("disk_write_bytes_total", COUNTER),
+    "diskio.io_serviced[].stats.Read":   ("disk_reads_total",          COUNTER),
+    "diskio.io_serviced[].stats.Write":  ("disk_writes_total",         COUNTER),
+    "filesystem[].usage":                ("fs_usage_bytes",            GAUGE),
+    "filesystem[].capacity":             ("fs_limit_bytes",            GAUGE),
 })
 
 # The container's spec.
@@ -103,8 +103,8 @@ SCHEMAS = (
 )
 
 _NETWORK = ("rx_bytes", "tx_bytes", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped")
-_BLOCK = (("io_service_bytes", "Read", "read_bytes"), ("io_service_bytes", "Write", "write_bytes"),
-          ("io_serviced", "Read", "reads"), ("io_serviced", "Write", "writes"))
+_BLOCK = (("io_service_bytes", "Read"), ("io_service_bytes", "Write"),
+          ("io_serviced", "Read"), ("io_serviced", "Write"))
 
 
 @dataclass(frozen=True)
@@ -120,21 +120,24 @@ def _number(value: Any) -> float:
 
 
 def totals(sample: Mapping[str, Any]) -> dict[str, float]:
-    """Network, block I/O and filesystem figures of one sample, summed over devices."""
+    """Network, block I/O and filesystem figures of one sample, summed over devices (keys
+    name what was summed: ``network.interfaces[].rx_bytes``; a v1 sample without an
+    ``interfaces`` list has its first interface's counters at the top of ``network``)."""
     out: dict[str, float] = {}
     network = sample.get("network")
     if isinstance(network, dict):
         interfaces = dicts(network.get("interfaces")) or [network]
         for key in _NETWORK:
-            out[key] = sum(_number(i.get(key)) for i in interfaces)
+            out[f"network.interfaces[].{key}"] = sum(_number(i.get(key)) for i in interfaces)
     diskio = sample.get("diskio")
     if isinstance(diskio, dict):
-        for group, op, key in _BLOCK:
-            out[key] = sum(_number(sub(d, "stats").get(op)) for d in dicts(diskio.get(group)))
+        for group, op in _BLOCK:
+            out[f"diskio.{group}[].stats.{op}"] = sum(
+                _number(sub(d, "stats").get(op)) for d in dicts(diskio.get(group))
+            )
     filesystems = dicts(sample.get("filesystem"))
-    if filesystems:
-        out["fs_usage"] = sum(_number(f.get("usage")) for f in filesystems)
-        out["fs_capacity"] = sum(_number(f.get("capacity")) for f in filesystems)
+    for key in ("usage", "capacity") if filesystems else ():
+        out[f"filesystem[].{key}"] = sum(_number(f.get(key)) for f in filesystems)
     return out
 
 

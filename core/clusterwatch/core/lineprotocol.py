@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import operator
+import struct
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -71,8 +72,11 @@ class _NumericPlan(NamedTuple):
     """A ``%`` template for one shape of all-int/float fields: ``a=%di,b=%r``."""
 
     template: str
-    floats: _Getter | None
-    ints: _Getter | None
+    pack: Callable[..., bytes]  # a struct of "q" and "d", to check the ints fit int64
+    floats: bool
+
+
+_NOT_NUMERIC = _NumericPlan("", struct.Struct("").pack, False)
 
 
 class _FieldPlan(NamedTuple):
@@ -81,7 +85,7 @@ class _FieldPlan(NamedTuple):
     values: _Getter  # values of the kept keys, in output order
     prefixes: tuple[str, ...]  # "key=" per kept key
     empty_keys: int  # keys dropped because they escape to ""
-    numeric: dict[tuple[type, ...], _NumericPlan | None]  # by the types of the values
+    numeric: dict[tuple[type, ...], _NumericPlan]  # by the types of the values
 
 
 class LineEncoder:
@@ -130,6 +134,7 @@ class LineEncoder:
         tag_plans = self._tag_plans
         field_plans = self._field_plans
         isfinite = math.isfinite
+        not_numeric = _NOT_NUMERIC
         lines: list[str] = []
         add_line = lines.append
         drops: Counter[str] = Counter()
@@ -145,44 +150,47 @@ class LineEncoder:
             tag_plan = tag_plans.get(tag_keys := tuple(tags))
             if tag_plan is None:
                 tag_plan = self._tag_plan(tag_keys)
-            raw_tags = tag_plan.values(tags)
+            tag_values_of, tag_prefixes, tag_template = tag_plan
+            raw_tags = tag_values_of(tags)
             try:
                 escaped = tuple(map(cached_tag_value, raw_tags))
             except TypeError:  # an unhashable value
                 escaped = (None,)
             if all(escaped):
-                head = name + tag_plan.template % escaped
+                head = name + tag_template % escaped
             else:  # a value not cached yet, or one that leaves its tag out
-                head = name + self._tags(tag_plan.prefixes, raw_tags)
+                head = name + self._tags(tag_prefixes, raw_tags)
 
             field_plan = field_plans.get(field_keys := tuple(fields))
             if field_plan is None:
                 field_plan = self._field_plan(field_keys)
-            if field_plan.empty_keys:
-                drops["invalid_fields"] += field_plan.empty_keys
-            values = field_plan.values(fields)
-            types = tuple(map(type, values))
-            numeric = field_plan.numeric.get(types, False)
-            if numeric is False:
+            field_values_of, field_prefixes, empty_keys, numeric_plans = field_plan
+            if empty_keys:
+                drops["invalid_fields"] += empty_keys
+            values = field_values_of(fields)
+            numeric = numeric_plans.get(types := tuple(map(type, values)))
+            if numeric is None:
                 numeric = self._numeric_plan(field_plan, types)
             text = None
-            if numeric is not None:
-                floats, ints = numeric.floats, numeric.ints
-                # sum() is not finite if a float is not (or if it overflows: the slow path decides)
-                finite = floats is None or isfinite(sum(floats(values)))
-                in_range = ints is None or (
-                    min(int_values := ints(values)) >= _INT64_MIN and max(int_values) <= _INT64_MAX
-                )
-                if finite and in_range:
-                    text = numeric.template % values
-                    if floats is not None:
-                        # Only a whole float writes ".0" followed by "," or the end: keys
-                        # escape their commas and ints carry an "i".
-                        text = text.replace(".0,", ",")
+            if numeric is not not_numeric:
+                template, pack, has_floats = numeric
+                try:
+                    pack(*values)  # refuses an int outside int64
+                    # not finite if a float is not; if the sum overflows, the slow path decides
+                    usable = not has_floats or isfinite(sum(values))
+                except (struct.error, OverflowError):
+                    usable = False
+                if usable:
+                    text = template % values
+                    if has_floats:
+                        # Only a whole float writes ".0" before a "," or at the end: keys
+                        # escape their commas and ints end in "i".
+                        if ".0," in text:
+                            text = text.replace(".0,", ",")
                         if text.endswith(".0"):
                             text = text[:-2]
             if text is None:
-                text = _fields(field_plan.prefixes, values, drops)
+                text = _fields(field_prefixes, values, drops)
             if not text:
                 drops["empty_points"] += 1
                 continue
@@ -252,19 +260,15 @@ class LineEncoder:
             _remember(self._field_plans, keys, plan, self._cache_size)
         return plan
 
-    def _numeric_plan(self, plan: _FieldPlan, types: tuple[type, ...]) -> _NumericPlan | None:
-        numeric: _NumericPlan | None = None
+    def _numeric_plan(self, plan: _FieldPlan, types: tuple[type, ...]) -> _NumericPlan:
+        numeric = _NOT_NUMERIC
         if all(kind is int or kind is float for kind in types):
-            parts = []
-            for prefix, kind in zip(plan.prefixes, types, strict=True):
-                parts.append(prefix.replace("%", "%%") + ("%r" if kind is float else "%di"))
-            floats = [i for i, kind in enumerate(types) if kind is float]
-            ints = [i for i, kind in enumerate(types) if kind is int]
-            numeric = _NumericPlan(
-                ",".join(parts),
-                _getter(floats) if floats else None,
-                _getter(ints) if ints else None,
+            template = ",".join(
+                prefix.replace("%", "%%") + ("%r" if kind is float else "%di")
+                for prefix, kind in zip(plan.prefixes, types, strict=True)
             )
+            layout = "=" + "".join("d" if kind is float else "q" for kind in types)
+            numeric = _NumericPlan(template, struct.Struct(layout).pack, float in types)
         if len(plan.numeric) < _MAX_TYPE_SHAPES:
             plan.numeric[types] = numeric
         return numeric

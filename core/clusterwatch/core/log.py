@@ -17,6 +17,11 @@ from clusterwatch.core.secrets import known_secret_values
 
 FIELDS_ATTR = "cw_fields"
 Format = Literal["kv", "json"]
+NOISY_LIBRARIES = {
+    "apscheduler": logging.WARNING,
+    "urllib3": logging.ERROR,
+    "kazoo": logging.WARNING,
+}
 
 
 def fields(**values: Any) -> dict[str, Any]:
@@ -73,3 +78,7 @@ def configure(level: str = "info", fmt: Format = "kv", stream: TextIO | None = N
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Libraries' chatter (every job run, every urllib3 retry) only when debugging: our own
+    # records already say what failed, once, with the reason.
+    for name, quiet_level in NOISY_LIBRARIES.items():
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else quiet_level)

@@ -14,7 +14,17 @@ from clusterwatch.core.errors import ClusterwatchError
 Kind = Literal["source", "sink", "parser", "check"]
 
 REGISTRY: dict[Kind, dict[str, str]] = {
-    "source": {},
+    "source": {
+        "mesos_master": "clusterwatch.collectors.mesos_master",
+        "mesos_agent": "clusterwatch.collectors.mesos_agent",
+        "marathon": "clusterwatch.collectors.marathon",
+        "cadvisor": "clusterwatch.collectors.cadvisor",
+        "haproxy": "clusterwatch.collectors.haproxy",
+        "zookeeper": "clusterwatch.collectors.zookeeper",
+        "consul": "clusterwatch.collectors.consul",
+        "chronos": "clusterwatch.collectors.chronos",
+        "prometheus": "clusterwatch.collectors.prometheus",
+    },
     "sink": {
         "influxdb1": "clusterwatch.sinks.influxdb1:InfluxDB1Writer",
         "influxdb2": "clusterwatch.sinks.influxdb2:InfluxDB2Writer",

@@ -155,6 +155,7 @@ class Simulation:
             attributes={"rack": catalog.RACKS[index % len(catalog.RACKS)]},
             registered_time=now - 80000 + index * 0.01,
             start_time=now - 80100,
+            reregistered_time=now - 3600 + index * 0.01,  # after an earlier master failover
         )  # fmt: skip
         self.agents.append(agent)
         self.agents_by_id[agent.id] = agent
@@ -249,8 +250,10 @@ class Simulation:
 
     def task_usage(self, task: Task, at: float) -> tuple[float, float, float]:
         """(current cores, cumulative cpu seconds, cumulative throttled seconds) of a task."""
+        if task.finished_at is not None:
+            return 0.0, task.final_cpu, task.final_throttled
         if task.state is not TaskState.RUNNING:
-            return 0.0, max(0.0, -task.cpu_at_start), 0.0
+            return 0.0, 0.0, 0.0
         app = self.apps[task.app_id]
         app.advance(self.start, at)
         cores = app.per_instance_usage(self.elapsed(at)) * task.jitter
@@ -403,6 +406,8 @@ class Simulation:
         if app is not None:
             app.advance(self.start, at)
             if task.state is TaskState.RUNNING:
+                task.final_cpu = max(0.0, (app.acc_cpu - task.cpu_at_start) * task.jitter)
+                task.final_throttled = max(0.0, app.acc_throttled - task.throttled_at_start)
                 app.running -= 1
             app.task_ids.remove(task.id)
             if state in (TaskState.FAILED, TaskState.LOST):
@@ -509,6 +514,9 @@ class Simulation:
                 old.id = self.ids.uuid4()
                 old.start_time = now
             self._elect_master(new, now)
+            for agent in self.agents:  # every agent re-registers with the new leader
+                if agent.active:
+                    agent.reregistered_time = now
         self._notify()
         return new
 

@@ -260,6 +260,9 @@ class Task:
     #: the app's per-instance accumulators when this task started running
     cpu_at_start: float = 0.0
     throttled_at_start: float = 0.0
+    #: cumulative cpu and throttled seconds, frozen when the task ended
+    final_cpu: float = 0.0
+    final_throttled: float = 0.0
 
     @property
     def executor_id(self) -> str:
