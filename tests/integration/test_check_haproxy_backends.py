@@ -131,4 +131,5 @@ def test_server_disabled_through_the_socket_is_maint(
         "HAPROXY_BACKENDS WARNING - api 1/2 up (a1 MAINT), warning minimum 100%"
         " | api=1;2:;1:;0;2"
     )
-    assert lines[1] == "api: 1/2 up - a1 MAINT, a2 UP"
+    # a2 may be mid-transition ("UP 1/3", still up) if one check of it just failed
+    assert lines[1].startswith("api: 1/2 up - a1 MAINT, a2 UP")

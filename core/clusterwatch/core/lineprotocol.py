@@ -60,14 +60,6 @@ class EncoderStats:
         return asdict(self)
 
 
-class _TagPlan(NamedTuple):
-    """How to write the tags of every point with one set of tag keys."""
-
-    values: _Getter  # the values in output (sorted key) order
-    prefixes: tuple[str, ...]  # ",key=" per value
-    template: str  # "".join(prefixes) with "%s" after each
-
-
 class _NumericPlan(NamedTuple):
     """A ``%`` template for one shape of all-int/float fields: ``a=%di,b=%r``."""
 
@@ -79,21 +71,25 @@ class _NumericPlan(NamedTuple):
 _NOT_NUMERIC = _NumericPlan("", struct.Struct("").pack, False)
 
 
-class _FieldPlan(NamedTuple):
-    """How to write the fields of every point with one set of field keys."""
+class _Plan(NamedTuple):
+    """How to write every point with one measurement, one set of tag keys, one of field keys."""
 
-    values: _Getter  # values of the kept keys, in output order
-    prefixes: tuple[str, ...]  # "key=" per kept key
-    empty_keys: int  # keys dropped because they escape to ""
-    numeric: dict[tuple[type, ...], _NumericPlan]  # by the types of the values
+    tag_values: _Getter  # the tag values in output (sorted key) order
+    head: str  # "measurement,key1=%s,key2=%s": the escaped names, "%" doubled
+    measurement: str  # escaped; "" when the point must be dropped
+    tag_prefixes: tuple[str, ...]  # ",key=" per tag value
+    field_values: _Getter  # values of the kept field keys, in output order
+    field_prefixes: tuple[str, ...]  # "key=" per kept field key
+    empty_keys: int  # field keys dropped because they escape to ""
+    numeric: dict[tuple[type, ...], _NumericPlan]  # by the types of the field values
 
 
 class LineEncoder:
     """Encodes points to line protocol; caches what it learns about names and counts drops.
 
-    Points are written through plans cached per set of tag keys and per set of field keys,
-    plus a cache of escaped tag values. ``cache_size`` bounds each cache; a full cache is
-    emptied, so more distinct values than that make encoding slower, never wrong.
+    Points are written through plans cached per (measurement, tag keys, field keys), plus a
+    cache of escaped tag values. ``cache_size`` bounds each cache; a full cache is emptied,
+    so more distinct values than that make encoding slower, never wrong.
     Safe to share between threads.
     """
 
@@ -101,10 +97,8 @@ class LineEncoder:
         self.stats = EncoderStats()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self._measurements: dict[object, str] = {}
+        self._plans: dict[tuple[object, ...], _Plan] = {}
         self._tag_values: dict[object, str] = {}
-        self._tag_plans: dict[tuple[str, ...], _TagPlan] = {}
-        self._field_plans: dict[tuple[str, ...], _FieldPlan] = {}
 
     def encode_lines(self, points: Iterable[Point], precision: Precision = "ns") -> bytes:
         """One UTF-8 line per point, each ending in a newline; ``b""`` when no line is left."""
@@ -129,10 +123,8 @@ class LineEncoder:
             raise ValueError(
                 f"precision must be one of {', '.join(_DIVISORS)}, not {precision!r}"
             ) from None
-        measurements = self._measurements
-        cached_tag_value = self._tag_values.get
-        tag_plans = self._tag_plans
-        field_plans = self._field_plans
+        plans = self._plans
+        escaped_tag = self._tag_values.__getitem__
         isfinite = math.isfinite
         not_numeric = _NOT_NUMERIC
         lines: list[str] = []
@@ -140,37 +132,39 @@ class LineEncoder:
         drops: Counter[str] = Counter()
 
         for measurement, tags, fields, time_ns in points:
-            name = measurements.get(measurement)
-            if name is None:
-                name = self._measurement(measurement)
+            try:
+                plan = plans.get(key := (measurement, tuple(tags), tuple(fields)))
+            except TypeError:  # an unhashable measurement
+                plan = None
+            if plan is None:
+                plan = self._plan(key)
+            (
+                tag_values_of,
+                head,
+                name,
+                tag_prefixes,
+                field_values_of,
+                field_prefixes,
+                empty_keys,
+                numeric_plans,
+            ) = plan
             if not name:
                 drops["invalid_points"] += 1
                 continue
 
-            tag_plan = tag_plans.get(tag_keys := tuple(tags))
-            if tag_plan is None:
-                tag_plan = self._tag_plan(tag_keys)
-            tag_values_of, tag_prefixes, tag_template = tag_plan
             raw_tags = tag_values_of(tags)
             try:
-                escaped = tuple(map(cached_tag_value, raw_tags))
-            except TypeError:  # an unhashable value
-                escaped = (None,)
-            if all(escaped):
-                head = name + tag_template % escaped
-            else:  # a value not cached yet, or one that leaves its tag out
+                head %= tuple(map(escaped_tag, raw_tags))
+            except (KeyError, TypeError):  # a value not cached yet, empty, None or unhashable
                 head = name + self._tags(tag_prefixes, raw_tags)
 
-            field_plan = field_plans.get(field_keys := tuple(fields))
-            if field_plan is None:
-                field_plan = self._field_plan(field_keys)
             field_values_of, field_prefixes, empty_keys, numeric_plans = field_plan
             if empty_keys:
                 drops["invalid_fields"] += empty_keys
             values = field_values_of(fields)
             numeric = numeric_plans.get(types := tuple(map(type, values)))
             if numeric is None:
-                numeric = self._numeric_plan(field_plan, types)
+                numeric = self._numeric_plan(plan, types)
             text = None
             if numeric is not not_numeric:
                 template, pack, has_floats = numeric
@@ -212,14 +206,6 @@ class LineEncoder:
                     setattr(self.stats, counter, getattr(self.stats, counter) + count)
         return lines
 
-    def _measurement(self, measurement: object) -> str:
-        text = str(measurement).translate(_ESCAPE_MEASUREMENT)
-        if text.startswith("#"):
-            text = ""
-        if type(measurement) is str:
-            _remember(self._measurements, measurement, text, self._cache_size)
-        return text
-
     def _tags(self, prefixes: Sequence[str], raw: Sequence[object]) -> str:
         parts = []
         for prefix, value in zip(prefixes, raw, strict=False):
@@ -245,27 +231,35 @@ class LineEncoder:
             _remember(self._tag_values, value, value if text == value else text, self._cache_size)
         return text
 
-    def _tag_plan(self, keys: tuple[str, ...]) -> _TagPlan:
-        kept, prefixes = _escaped_keys(keys, ",")
-        template = "".join(prefix.replace("%", "%%") + "%s" for prefix in prefixes)
-        plan = _TagPlan(_getter(kept), prefixes, template)
-        if all(type(key) is str for key in keys):
-            _remember(self._tag_plans, keys, plan, self._cache_size)
+    def _plan(self, key: tuple[object, ...]) -> _Plan:
+        measurement, tag_keys, field_keys = key
+        assert isinstance(tag_keys, tuple) and isinstance(field_keys, tuple)
+        name = str(measurement).translate(_ESCAPE_MEASUREMENT)
+        if name.startswith("#"):
+            name = ""
+        kept_tags, tag_prefixes = _escaped_keys(tag_keys, ",")
+        kept_fields, field_prefixes = _escaped_keys(field_keys, "")
+        head = "".join([name, *(prefix + "%s" for prefix in tag_prefixes)])
+        plan = _Plan(
+            _getter(kept_tags),
+            head.replace("%", "%%").replace("%%s", "%s"),
+            name,
+            tag_prefixes,
+            _getter(kept_fields),
+            field_prefixes,
+            len(field_keys) - len(kept_fields),
+            {},
+        )
+        if type(measurement) is str and all(type(k) is str for k in (*tag_keys, *field_keys)):
+            _remember(self._plans, key, plan, self._cache_size)
         return plan
 
-    def _field_plan(self, keys: tuple[str, ...]) -> _FieldPlan:
-        kept, prefixes = _escaped_keys(keys, "")
-        plan = _FieldPlan(_getter(kept), prefixes, len(keys) - len(kept), {})
-        if all(type(key) is str for key in keys):
-            _remember(self._field_plans, keys, plan, self._cache_size)
-        return plan
-
-    def _numeric_plan(self, plan: _FieldPlan, types: tuple[type, ...]) -> _NumericPlan:
+    def _numeric_plan(self, plan: _Plan, types: tuple[type, ...]) -> _NumericPlan:
         numeric = _NOT_NUMERIC
         if all(kind is int or kind is float for kind in types):
             template = ",".join(
                 prefix.replace("%", "%%") + ("%r" if kind is float else "%di")
-                for prefix, kind in zip(plan.prefixes, types, strict=True)
+                for prefix, kind in zip(plan.field_prefixes, types, strict=True)
             )
             layout = "=" + "".join("d" if kind is float else "q" for kind in types)
             numeric = _NumericPlan(template, struct.Struct(layout).pack, float in types)
