@@ -22,19 +22,22 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from influxdb_client import Point as ClientPoint
+from influxdb_client.client.write import point as client_point
 
 from clusterwatch.core.lineprotocol import LineEncoder
 from clusterwatch.core.point import Point
 
 Sample = tuple[str, dict[str, str], dict[str, Any], int]
+ClientPoint: Any = client_point.Point  # untyped
 
 
 def samples(count: int, seed: int = 1) -> list[Sample]:
     """cAdvisor-container-like samples: 6 tags, 10 fields (6 ints, 4 floats)."""
     rng = random.Random(seed)
     apps = [f"/prod/team{i % 12}/service-{i}" for i in range(300)]
-    images = [f"registry.cluster.local/team{i % 12}/service-{i}:1.{i % 7}.{i % 3}" for i in range(300)]
+    images = [
+        f"registry.cluster.local/team{i % 12}/service-{i}:1.{i % 7}.{i % 3}" for i in range(300)
+    ]
     start = 1_700_000_000_000_000_000
     out: list[Sample] = []
     for i in range(count):

@@ -111,7 +111,7 @@ def test_influxdb2_api_through_influxdb_client_reads_back(victoria: Any, tmp_pat
         url=victoria.url,
         org="site",
         bucket="cw",
-        token=Secret("t"),
+        token=Secret("vm-token"),
         precision="ms",
     )
     sink = spooled(InfluxDB2Writer("vm", config, FAST), tmp_path)
@@ -137,7 +137,7 @@ def test_influxdb2_outage_waits_then_drains(victoria: Any, tmp_path: Path) -> No
             url=proxy.url,
             org="o",
             bucket="b",
-            token=Secret("t"),
+            token=Secret("vm-token"),
             precision="s",
         )
         sink = spooled(InfluxDB2Writer("vm", config, FAST), tmp_path)

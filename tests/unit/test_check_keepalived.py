@@ -324,3 +324,24 @@ def test_a_dump_that_never_opens_times_out(
     assert lines == [f"KEEPALIVED UNKNOWN - timeout after 0.3s (reading {fifo})"]
     with open(fifo, "w"):  # release the abandoned reader
         pass
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["::1", "::", "2001:db8::10", "fe80::1:0:0:1", "1:0:1:0:0:1:0:1", "1:2:3:4:5:6:7:8",
+     "0:0:1::", "2001:db8:0:0:1::1"],
+)
+def test_ipv6_from_hex_prints_what_ipaddress_prints(address: str) -> None:
+    import ipaddress
+
+    parsed = ipaddress.IPv6Address(address)
+    assert keepalived_data.ipv6_from_hex(f"{int(parsed):032x}") == str(parsed)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("10.0.0.1/24", "10.0.0.1"), ("010.0.0.1", "10.0.0.1"), ("300.0.0.1", None),
+     ("FE80::0:1%eth0", "fe80::1"), ("dev", None), ("eth0:", None)],
+)
+def test_normalise_ip(text: str, expected: str | None) -> None:
+    assert keepalived_data.normalise_ip(text) == expected

@@ -128,3 +128,9 @@ def test_collect_from_the_leader_and_every_instance() -> None:
     [error] = result.errors
     assert error.target == standby.url + "/metrics" and "HTML" in error.reason
     assert result.targets_total == 2
+
+
+@pytest.mark.parametrize("doc", [{"message": "Unauthorized"}, [], {"apps": "none"}])
+def test_app_list_of_the_wrong_shape_is_an_error(doc: Any) -> None:
+    with pytest.raises(ValueError):
+        marathon.map_apps(doc, {}, TAGS, NOW)

@@ -127,3 +127,8 @@ def test_collect_records_a_failing_agent_and_keeps_the_others() -> None:
     assert reasons["http://127.0.0.1:9/metrics/snapshot"] == "connection refused"
     assert reasons["http://127.0.0.1:9/monitor/statistics"] == "connection refused"
     assert result.targets_total == 2
+
+
+def test_slaves_body_without_the_slaves_list_is_an_error() -> None:
+    with pytest.raises(ValueError, match="slaves: expected a JSON array"):
+        discovery.registered_agents({"message": "not a master"})

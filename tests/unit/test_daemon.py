@@ -92,11 +92,11 @@ def test_daemon_collects_on_interval_and_flushes_on_stop(tmp_path: Path) -> None
     run_daemon_until(daemon, lambda: len(fake_source.CALLS) >= 3)
     lines = (tmp_path / "out.lp").read_text().splitlines()
     fake_lines = [line for line in lines if line.startswith("fake,")]
-    self_lines = [line for line in lines if line.startswith("clusterwatch,")]
+    self_lines = [line for line in lines if line.startswith("clusterwatch,cluster=t1,source=")]
     assert len(fake_lines) == len(fake_source.CALLS) >= 3
     assert all("cluster=t1,host=a" in line for line in fake_lines)
     assert len(self_lines) == len(fake_lines)
-    assert "targets_up=1i" in self_lines[0]
+    assert "targets_total=2,targets_up=1 " in self_lines[0]
     # timestamps are aligned to the 0.2 s interval
     stamps = [int(line.rsplit(" ", 1)[1]) for line in fake_lines]
     assert all(stamp % 200_000_000 == 0 for stamp in stamps)
@@ -124,3 +124,19 @@ def test_reload_applies_a_valid_config_and_keeps_the_old_on_error(tmp_path: Path
         daemon.request_stop()
         thread.join(20)
     assert "cluster=t2,host=a" in (tmp_path / "out.lp").read_text()
+
+
+def test_self_metrics_follow_the_catalog(tmp_path: Path) -> None:
+    from clusterwatch.collectors.catalog import problems
+    from clusterwatch.scheduler.daemon import open_publisher
+
+    config = load_config(make_config(tmp_path))
+    with Http() as http:
+        report = run_cycle("fake", config, http, now=1_700_000_000.0)
+    publisher = open_publisher(config)
+    try:
+        sink_points = publisher.self_metrics("t1", 1_700_000_000 * 10**9)
+    finally:
+        publisher.close()
+    assert [p.tags["sink"] for p in sink_points] == ["out"]
+    assert problems([report.self_metrics("t1"), *sink_points]) == []

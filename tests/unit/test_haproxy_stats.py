@@ -149,7 +149,7 @@ def test_fetch_over_http_with_basic_auth() -> None:
             f"http://{server.address}/stats", timeout=5, user="admin", password="s3cret"
         )
     assert len(rows) == 9
-    assert requests[0].startswith(b"GET /stats;csv HTTP/1.1")
+    assert requests[0].startswith(b"GET /stats;csv HTTP/1.0\r\n")
     assert b"Authorization: Basic YWRtaW46czNjcmV0" in requests[0]
 
 
@@ -189,5 +189,25 @@ def test_http_html_page_from_a_real_socket() -> None:
     with (
         serving(http(200, page)) as server,
         pytest.raises(FetchError, match="not HAProxy stats CSV"),
+    ):
+        haproxy_stats.fetch(f"http://{server.address}/stats", timeout=5)
+
+
+def test_chunked_http_body_is_decoded() -> None:
+    body = (DATA / "haproxy_1.4_show_stat.csv").read_bytes()
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(body[i : i + 100]), body[i : i + 100])
+        for i in range(0, len(body), 100)
+    )
+    page = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks + b"0\r\n\r\n"
+    with serving(reply(page)) as server:
+        rows = haproxy_stats.fetch(f"http://{server.address}/stats", timeout=5)
+    assert len(rows) == 9
+
+
+def test_a_non_http_reply_is_a_fetch_error() -> None:
+    with (
+        serving(reply("SSH-2.0-OpenSSH_9.2\r\n")) as server,
+        pytest.raises(FetchError, match="not an HTTP reply"),
     ):
         haproxy_stats.fetch(f"http://{server.address}/stats", timeout=5)

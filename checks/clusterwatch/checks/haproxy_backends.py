@@ -29,9 +29,6 @@ import argparse
 import math
 import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import nagiosplugin
 
@@ -39,17 +36,22 @@ from clusterwatch.checks import plugin
 from clusterwatch.core import haproxy_stats
 from clusterwatch.core.errors import ClusterwatchError
 
+TYPE_CHECKING = False  # typing costs start-up time: annotations only
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from typing import Any
+
 NAME = "haproxy_backends"
 DEFAULT_PASSWORD_ENV = "CLUSTERWATCH_HAPROXY_PASSWORD"
 UP_STATES = frozenset({"up"})
 
 
-@dataclass(frozen=True)
 class Minimum:
     """A ``-w``/``-c`` value: a range over the count of servers up, or over their percentage."""
 
-    range: nagiosplugin.Range
-    percent: bool
+    def __init__(self, range: nagiosplugin.Range, percent: bool) -> None:
+        self.range = range
+        self.percent = percent
 
     def in_servers(self, total: int) -> nagiosplugin.Range:
         """The range expressed in servers for a backend of ``total`` servers (for perfdata)."""
@@ -96,10 +98,10 @@ def regex_arg(spec: str) -> re.Pattern[str]:
         raise argparse.ArgumentTypeError(f"invalid regular expression {spec!r}: {exc}") from None
 
 
-@dataclass
 class Backend:
-    name: str
-    servers: list[haproxy_stats.StatRow]
+    def __init__(self, name: str, servers: list[haproxy_stats.StatRow]) -> None:
+        self.name = name
+        self.servers = servers
 
     @property
     def up(self) -> list[haproxy_stats.StatRow]:

@@ -46,20 +46,23 @@ import argparse
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
 
 import nagiosplugin
 
 from clusterwatch.checks import keepalived_data, plugin
 from clusterwatch.core.errors import ClusterwatchError
 
+TYPE_CHECKING = False  # typing costs start-up time: annotations only
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
+    AddressSource = Callable[[], set[str]]
+
 NAME = "keepalived"
 DEFAULT_DATA = "/tmp/keepalived.data"
 STATES = ("MASTER", "BACKUP")
 POLL = 0.02
-
-AddressSource = Callable[[], set[str]]
 
 
 class NotRunning(ClusterwatchError):

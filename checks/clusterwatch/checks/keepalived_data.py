@@ -15,35 +15,68 @@ Only the ``VRRP Topology`` section (or a dump without section lines) is read.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from dataclasses import dataclass, field
 
 _SECTION = re.compile(r"^-+<\s*(.*?)\s*>-+\s*$")
 _ADDRESS_BLOCK = re.compile(r"^Virtual IP( Excluded)?\s*(?:=|:|\(\d+\)\s*:)")
 
 
-@dataclass
 class VrrpInstance:
-    name: str
-    state: str = ""
-    """``MASTER``, ``BACKUP``, ``FAULT``, ``INIT``, ``STOP``... as keepalived writes it."""
-    interface: str | None = None
-    virtual_ips: list[str] = field(default_factory=list)
-    excluded_ips: list[str] = field(default_factory=list)
-    """``virtual_ipaddress_excluded``: added to the interface, not in adverts."""
+    """One ``VRRP Instance`` of the dump (a plain class: ``dataclasses`` is slow to import)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.state = ""
+        """``MASTER``, ``BACKUP``, ``FAULT``, ``INIT``, ``STOP``... as keepalived writes it."""
+        self.interface: str | None = None
+        self.virtual_ips: list[str] = []
+        self.excluded_ips: list[str] = []
+        """``virtual_ipaddress_excluded``: added to the interface, not in adverts."""
+
+    def __repr__(self) -> str:
+        return f"VrrpInstance({self.name!r}, {self.state!r}, {self.all_ips!r})"
 
     @property
     def all_ips(self) -> list[str]:
         return self.virtual_ips + self.excluded_ips
 
 
+_IPV4 = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
+
+
 def normalise_ip(text: str) -> str | None:
     """``10.0.0.1/24`` -> ``10.0.0.1``; ``FE80::0:1`` -> ``fe80::1``; ``None`` if no address."""
+    address = text.split("/", 1)[0].split("%", 1)[0]
+    match = _IPV4.fullmatch(address)
+    if match:
+        octets = [int(part) for part in match.groups()]
+        return ".".join(map(str, octets)) if max(octets) < 256 else None
+    if ":" not in address:
+        return None
+    import ipaddress  # only for IPv6 text: most dumps have none, and it costs start-up time
+
     try:
-        return str(ipaddress.ip_address(text.split("/", 1)[0].split("%", 1)[0]))
+        return str(ipaddress.IPv6Address(address))
     except ValueError:
         return None
+
+
+def ipv6_from_hex(digits: str) -> str:
+    """32 hex digits (``/proc/net/if_inet6``) -> the RFC 5952 text ``ipaddress`` would print."""
+    groups = [int(digits[i : i + 4], 16) for i in range(0, 32, 4)]
+    best_start, best_len, start = -1, 0, -1
+    for i, group in enumerate([*groups, 1]):
+        if group == 0 and start < 0:
+            start = i
+        elif group != 0 and start >= 0:
+            if i - start > best_len:
+                best_start, best_len = start, i - start
+            start = -1
+    words = [f"{g:x}" for g in groups]
+    if best_len < 2:
+        return ":".join(words)
+    head, tail = words[:best_start], words[best_start + best_len :]
+    return ":".join(head) + "::" + ":".join(tail)
 
 
 def _indent(line: str) -> int:
@@ -123,7 +156,7 @@ def parse_if_inet6(text: str) -> set[str]:
     for line in text.splitlines():
         parts = line.split()
         if parts and re.fullmatch(r"[0-9a-fA-F]{32}", parts[0]):
-            found.add(str(ipaddress.IPv6Address(int(parts[0], 16))))
+            found.add(ipv6_from_hex(parts[0]))
     return found
 
 

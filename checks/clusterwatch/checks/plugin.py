@@ -30,14 +30,16 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, NoReturn, TextIO
 
 import nagiosplugin
 
 from clusterwatch.core.errors import ClusterwatchError
 from clusterwatch.core.version import __version__
+
+TYPE_CHECKING = False  # typing and dataclasses cost start-up time: annotations only
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+    from typing import Any, NoReturn, TextIO
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -178,21 +180,28 @@ def quote_label(label: str) -> str:
     return "'" + clean.replace("'", "''") + "'"
 
 
-@dataclass(frozen=True)
 class PerfData:
     """One perfdata item, printed as ``'label'=value[UOM];[warn];[crit];[min];[max]``."""
 
-    label: str
-    value: float | int | bool | None
-    uom: str = ""
-    warn: nagiosplugin.Range | None = None
-    crit: nagiosplugin.Range | None = None
-    min: float | int | None = None
-    max: float | int | None = None
+    __slots__ = ("crit", "label", "max", "min", "uom", "value", "warn")
 
-    def __post_init__(self) -> None:
-        if self.uom not in VALID_UOMS:
-            raise ValueError(f"invalid perfdata UOM {self.uom!r} for {self.label!r}")
+    def __init__(
+        self,
+        label: str,
+        value: float | int | bool | None,
+        uom: str = "",
+        warn: nagiosplugin.Range | None = None,
+        crit: nagiosplugin.Range | None = None,
+        min: float | int | None = None,
+        max: float | int | None = None,
+    ) -> None:
+        if uom not in VALID_UOMS:
+            raise ValueError(f"invalid perfdata UOM {uom!r} for {label!r}")
+        self.label, self.value, self.uom = label, value, uom
+        self.warn, self.crit, self.min, self.max = warn, crit, min, max
+
+    def __repr__(self) -> str:
+        return f"PerfData({self})"
 
     def __str__(self) -> str:
         fields = [
@@ -273,13 +282,13 @@ class Summary(nagiosplugin.Summary):  # type: ignore[misc]
 # --------------------------------------------------------------------------- running
 
 
-@dataclass
 class Progress:
     """Shared between the check and the runner: what is being done, and the time left."""
 
-    deadline: float
-    doing: str = "starting"
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    def __init__(self, deadline: float, doing: str = "starting") -> None:
+        self.deadline = deadline
+        self.doing = doing
+        self.lock = threading.Lock()
 
     def step(self, what: str) -> None:
         with self.lock:
@@ -323,13 +332,10 @@ def describe_error(exc: BaseException) -> str:
     return f"internal error: {type(exc).__name__}" + (f": {text}" if text else "")
 
 
-BuildFunc = Callable[[argparse.Namespace, Progress], nagiosplugin.Check]
-
-
 def run(
     name: str,
     parser: ArgumentParser,
-    build: BuildFunc,
+    build: Callable[[argparse.Namespace, Progress], nagiosplugin.Check],
     argv: Sequence[str] | None = None,
     stdout: TextIO | None = None,
 ) -> int:

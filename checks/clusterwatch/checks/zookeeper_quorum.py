@@ -22,9 +22,6 @@ from __future__ import annotations
 import argparse
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import nagiosplugin
 
@@ -32,18 +29,25 @@ from clusterwatch.checks import plugin
 from clusterwatch.core import zk4lw
 from clusterwatch.core.errors import FetchError
 
+TYPE_CHECKING = False  # typing costs start-up time: annotations only
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from typing import Any
+
 NAME = "zookeeper_quorum"
 MEMBER_SHARE = 0.8
 """Part of the time left that one member may take before it is counted down."""
 
 
-@dataclass
 class Member:
-    target: str
-    status: zk4lw.ZkStatus | None = None
-    error: str = "no answer"
-    unreadable: bool = False
-    """It answered, but not as ZooKeeper does: we cannot tell whether it serves."""
+    """One ensemble member as asked: its status, or why there is none."""
+
+    def __init__(self, target: str, error: str = "no answer") -> None:
+        self.target = target
+        self.status: zk4lw.ZkStatus | None = None
+        self.error = error
+        self.unreadable = False
+        """It answered, but not as ZooKeeper does: we cannot tell whether it serves."""
 
     @property
     def serving(self) -> bool:

@@ -177,7 +177,7 @@ def owner_from_metadata(info: Mapping[str, Any]) -> Owner:
 def owners_from_agent_state(doc: Any) -> dict[str, Owner]:
     """The agent's ``/state``: Mesos container id -> the task its executor runs."""
     out: dict[str, Owner] = {}
-    for fw in dicts(as_dict(doc, "/state").get("frameworks")):
+    for fw in dicts(as_list(as_dict(doc, "/state").get("frameworks"), "frameworks")):
         for executor in dicts(fw.get("executors")):
             container = executor.get("container")
             tasks = dicts(executor.get("tasks"))

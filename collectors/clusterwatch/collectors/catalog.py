@@ -30,9 +30,11 @@ SELF_METRICS = Schema(
         "targets_up": GAUGE,
         "targets_total": GAUGE,
         "spool_bytes": GAUGE,
-        "spool_batches": GAUGE,
+        "spool_records": GAUGE,
         "written_points_total": COUNTER,
+        "quarantined_points_total": COUNTER,
         "dropped_points_total": COUNTER,
+        "send_failures_total": COUNTER,
     },
 )
 
@@ -145,7 +147,7 @@ def markdown() -> str:
     lines += ["# Sources", ""]
     for name in registry.names("source"):
         module = importlib.import_module(registry.import_string("source", name))
-        lines += [f"## `{name}`", "", inspect.cleandoc(module.__doc__ or ""), ""]
+        lines += [f"## Source `{name}`", "", inspect.cleandoc(module.__doc__ or ""), ""]
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from clusterwatch.collectors.common import as_dict, base_url, dicts, join
+from clusterwatch.collectors.common import as_dict, as_list, base_url, dicts, join
 from clusterwatch.core.collect import CollectContext
 from clusterwatch.core.errors import FetchError
 from clusterwatch.core.http import Http
@@ -201,7 +201,7 @@ def agent_url(agent: Mapping[str, Any]) -> str | None:
 
 def registered_agents(doc: Any) -> list[dict[str, Any]]:
     """``/master/slaves`` (or ``/master/state``) -> the agent objects that have a hostname."""
-    agents = dicts(as_dict(doc, "/master/slaves").get("slaves"))
+    agents = dicts(as_list(as_dict(doc, "/master/slaves").get("slaves"), "slaves"))
     return [a for a in agents if isinstance(a.get("hostname"), str) and a["hostname"]]
 
 

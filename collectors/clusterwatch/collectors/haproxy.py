@@ -27,6 +27,7 @@ from typing import Any
 from clusterwatch.collectors.common import (
     Schema,
     as_dict,
+    as_list,
     dicts,
     guarded,
     join,
@@ -107,7 +108,7 @@ def server_address(name: str) -> tuple[str, int] | None:
 def task_index(doc: Any) -> dict[tuple[str, int], str]:
     """Marathon ``/v2/tasks`` -> (IP or host, host port) -> task id."""
     out: dict[tuple[str, int], str] = {}
-    for task in dicts(as_dict(doc, "/v2/tasks").get("tasks")):
+    for task in dicts(as_list(as_dict(doc, "/v2/tasks").get("tasks"), "tasks")):
         task_id = task.get("id")
         ports = [p for p in task.get("ports") or () if isinstance(p, int)]
         if not isinstance(task_id, str) or not ports:

@@ -26,6 +26,7 @@ from clusterwatch.collectors.common import (
     Schema,
     age_seconds,
     as_dict,
+    as_list,
     dicts,
     fan_out,
     guarded,
@@ -181,7 +182,7 @@ def _queue_key(entry: Mapping[str, Any]) -> str | None:
 def queue_fields(doc: Any) -> dict[str, dict[str, FieldValue]]:
     """``/v2/queue`` -> app (or pod) id -> its queue fields."""
     out: dict[str, dict[str, FieldValue]] = {}
-    for entry in dicts(as_dict(doc, "/v2/queue").get("queue")):
+    for entry in dicts(as_list(as_dict(doc, "/v2/queue").get("queue"), "queue")):
         key = _queue_key(entry)
         if key is not None:
             values = QUEUE.field_values(entry)
@@ -198,7 +199,9 @@ def map_apps(
 ) -> list[Point]:
     """``/v2/apps`` (+ the queue by app id) -> one ``marathon_app`` point per app."""
     body = as_dict(doc, "/v2/apps")
-    apps = dicts(body.get("apps")) or dicts([body.get("app")])
+    apps = [body["app"]] if isinstance(body.get("app"), dict) else dicts(
+        as_list(body.get("apps"), "apps")
+    )
     points: list[Point] = []
     seen: set[str] = set()
     idle: dict[str, FieldValue] = {"instances_waiting": 0.0, "instances_unplaceable": 0.0}

@@ -19,6 +19,7 @@ from clusterwatch.collectors.common import (
     MB,
     Schema,
     as_dict,
+    as_list,
     dicts,
     fan_out,
     guarded,
@@ -168,7 +169,8 @@ def map_snapshot(
 def map_frameworks(doc: Any, tags: Mapping[str, str], time_ns: int) -> list[Point]:
     """The leader's ``/master/frameworks`` (or ``/master/state``) -> one point per framework."""
     points: list[Point] = []
-    for fw in dicts(as_dict(doc, "/master/frameworks").get("frameworks")):
+    body = as_dict(doc, "/master/frameworks")
+    for fw in dicts(as_list(body.get("frameworks"), "frameworks")):
         name = fw.get("name")
         if not isinstance(name, str) or not name:
             continue

@@ -31,6 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from clusterwatch.collectors.common import (
     Schema,
     as_dict,
+    as_list,
     dicts,
     fan_out,
     guarded,
@@ -119,7 +120,7 @@ def _port_index(labels: Mapping[str, Any]) -> int | None:
 def marathon_targets(doc: Any) -> list[Target]:
     """``/v2/apps?embed=apps.tasks`` -> a target per running task of each opted-in app."""
     out: list[Target] = []
-    for app in dicts(as_dict(doc, "/v2/apps").get("apps")):
+    for app in dicts(as_list(as_dict(doc, "/v2/apps").get("apps"), "apps")):
         labels = sub(app, "labels")
         path = labels.get(PATH_LABEL)
         index = _port_index(labels)

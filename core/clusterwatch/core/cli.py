@@ -17,7 +17,7 @@ from clusterwatch.core.version import __version__
 
 # verb -> (module, one-line help)
 VERBS: dict[str, tuple[str, str]] = {
-    "demo": ("clusterwatch.scheduler.demo", "run a simulated cluster with everything pointed at it"),
+    "demo": ("clusterwatch.scheduler.demo", "a simulated cluster with everything pointed at it"),
     "config": ("clusterwatch.core.config_command", "check or show the configuration"),
     "run": (
         "clusterwatch.scheduler.run_command",

@@ -97,7 +97,7 @@ class LineEncoder:
         self.stats = EncoderStats()
         self._cache_size = cache_size
         self._lock = threading.Lock()
-        self._plans: dict[tuple[object, ...], _Plan] = {}
+        self._plans: dict[tuple[object, tuple[str, ...], tuple[str, ...]], _Plan] = {}
         self._tag_values: dict[object, str] = {}
 
     def encode_lines(self, points: Iterable[Point], precision: Precision = "ns") -> bytes:
@@ -158,7 +158,6 @@ class LineEncoder:
             except (KeyError, TypeError):  # a value not cached yet, empty, None or unhashable
                 head = name + self._tags(tag_prefixes, raw_tags)
 
-            field_values_of, field_prefixes, empty_keys, numeric_plans = field_plan
             if empty_keys:
                 drops["invalid_fields"] += empty_keys
             values = field_values_of(fields)
@@ -231,18 +230,18 @@ class LineEncoder:
             _remember(self._tag_values, value, value if text == value else text, self._cache_size)
         return text
 
-    def _plan(self, key: tuple[object, ...]) -> _Plan:
+    def _plan(self, key: tuple[object, tuple[str, ...], tuple[str, ...]]) -> _Plan:
         measurement, tag_keys, field_keys = key
-        assert isinstance(tag_keys, tuple) and isinstance(field_keys, tuple)
         name = str(measurement).translate(_ESCAPE_MEASUREMENT)
         if name.startswith("#"):
             name = ""
         kept_tags, tag_prefixes = _escaped_keys(tag_keys, ",")
         kept_fields, field_prefixes = _escaped_keys(field_keys, "")
-        head = "".join([name, *(prefix + "%s" for prefix in tag_prefixes)])
         plan = _Plan(
             _getter(kept_tags),
-            head.replace("%", "%%").replace("%%s", "%s"),
+            "".join(
+                [name.replace("%", "%%"), *(p.replace("%", "%%") + "%s" for p in tag_prefixes)]
+            ),
             name,
             tag_prefixes,
             _getter(kept_fields),

@@ -9,6 +9,9 @@ from pathlib import Path
 from clusterwatch.core.errors import ConfigError
 
 # Every secret value resolved in this process, so log output can redact it (see core.log).
+# Values shorter than this are not redacted: replacing every "t" would garble all output,
+# and a secret that short protects nothing anyway.
+MIN_REDACTED_LENGTH = 4
 _KNOWN_VALUES: set[str] = set()
 
 
@@ -20,7 +23,7 @@ class Secret:
     def __init__(self, value: str, source: str = "literal") -> None:
         self._value = value
         self._source = source
-        if value:
+        if len(value) >= MIN_REDACTED_LENGTH:
             _KNOWN_VALUES.add(value)
 
     def reveal(self) -> str:

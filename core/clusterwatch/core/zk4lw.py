@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from clusterwatch.core.errors import FetchError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DEFAULT_PORT = 2181
 MAX_REPLY_BYTES = 4 * 1024 * 1024
@@ -45,30 +47,62 @@ class ZkBadReply(FetchError):
     """The reply is not what ZooKeeper sends."""
 
 
-@dataclass(frozen=True)
 class ZkStatus:
-    """What one server says about itself; ``None`` where the command did not tell."""
+    """What one server says about itself; ``None`` where the command did not tell.
 
-    state: str
-    """``leader``, ``follower``, ``standalone``, ``observer`` (as the server spells it)."""
-    version: str | None = None
-    avg_latency: float | None = None
-    """Milliseconds."""
-    min_latency: float | None = None
-    max_latency: float | None = None
-    outstanding_requests: int | None = None
-    znode_count: int | None = None
-    alive_connections: int | None = None
-    followers: int | None = None
-    """Leader only: connected learners (``zk_followers``/``zk_learners``)."""
-    synced_followers: int | None = None
-    """Leader only."""
-    pending_syncs: int | None = None
-    """Leader only."""
-    source: str = "mntr"
-    """The command that produced this status."""
-    raw: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
-    """Every key/value the server sent, unconverted."""
+    A plain class, not a dataclass: the plugins built on this must start fast, and
+    ``dataclasses`` alone costs them several milliseconds of imports.
+    """
+
+    __slots__ = (
+        "alive_connections", "avg_latency", "followers", "max_latency", "min_latency",
+        "outstanding_requests", "pending_syncs", "raw", "source", "state", "synced_followers",
+        "version", "znode_count",
+    )
+
+    def __init__(
+        self,
+        state: str,
+        *,
+        version: str | None = None,
+        avg_latency: float | None = None,
+        min_latency: float | None = None,
+        max_latency: float | None = None,
+        outstanding_requests: int | None = None,
+        znode_count: int | None = None,
+        alive_connections: int | None = None,
+        followers: int | None = None,
+        synced_followers: int | None = None,
+        pending_syncs: int | None = None,
+        source: str = "mntr",
+        raw: Mapping[str, str] | None = None,
+    ) -> None:
+        self.state = state
+        """``leader``, ``follower``, ``standalone``, ``observer`` (as the server spells it)."""
+        self.version = version
+        self.avg_latency = avg_latency
+        """Milliseconds, like min and max."""
+        self.min_latency = min_latency
+        self.max_latency = max_latency
+        self.outstanding_requests = outstanding_requests
+        self.znode_count = znode_count
+        self.alive_connections = alive_connections
+        self.followers = followers
+        """Leader only: connected learners (``zk_followers``/``zk_learners``)."""
+        self.synced_followers = synced_followers
+        """Leader only."""
+        self.pending_syncs = pending_syncs
+        """Leader only."""
+        self.source = source
+        """The command that produced this status (``mntr`` or ``srvr``)."""
+        self.raw: Mapping[str, str] = raw if raw is not None else {}
+        """Every key/value the server sent, unconverted."""
+
+    def __repr__(self) -> str:
+        return (
+            f"ZkStatus(state={self.state!r}, version={self.version!r}, "
+            f"avg_latency={self.avg_latency!r}, source={self.source!r})"
+        )
 
 
 def parse_target(target: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:

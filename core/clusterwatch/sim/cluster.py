@@ -18,10 +18,12 @@ from clusterwatch.sim import addresses
 from clusterwatch.sim.addresses import Ports
 from clusterwatch.sim.engine import SimConfig, Simulation
 from clusterwatch.sim.faults import FaultTable
+from clusterwatch.sim.haproxy_config import Options, haproxy_config
 from clusterwatch.sim.hosts import HostDirectory
 from clusterwatch.sim.mesos_master import master_info
 from clusterwatch.sim.model import Deployment
 from clusterwatch.sim.server import SimServer, bind_sockets
+from clusterwatch.sim.task_listeners import TaskListeners
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Cluster:
         app_loads: dict[str, str] | None = None,
         chronos: bool = True,
         bind_mode: str = "wildcard",
+        task_listeners: bool = False,
+        service_port_base: int = 10000,
     ) -> None:
         if isinstance(ports, dict):
             ports = Ports(**{**Ports.ephemeral().__dict__, **ports})
@@ -57,10 +61,11 @@ class Cluster:
             agents=agents, apps=apps, masters=masters, marathons=marathons, seed=seed,
             clock_speed=clock_speed, start_time=start_time, staging_seconds=staging_seconds,
             snapshot_rate_limit=snapshot_rate_limit, app_loads=dict(app_loads or {}),
-            chronos=chronos,
+            chronos=chronos, service_port_base=service_port_base,
         )  # fmt: skip
         self.zookeeper = zookeeper
         self.bind_mode = bind_mode
+        self.task_listeners = task_listeners
         self.faults = FaultTable()
         self.sim: Simulation | None = None
         self.ports: Ports | None = None
@@ -68,6 +73,7 @@ class Cluster:
         self._registrar: Any = None
         self._consul: Any = None
         self._chronos: Any = None
+        self._listeners: TaskListeners | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -98,6 +104,9 @@ class Cluster:
                     self.zookeeper, sim, lambda m: master_info(sim, m))
                 self._registrar.start()
             self._server.start()
+            if self.task_listeners:
+                self._listeners = TaskListeners(sim, self._server)
+                self._listeners.start()
         except BaseException:
             self.stop()
             raise
@@ -118,6 +127,9 @@ class Cluster:
         if self._registrar is not None:
             self._registrar.stop()
             self._registrar = None
+        if self._listeners is not None:
+            self._listeners.stop()
+            self._listeners = None
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -235,15 +247,20 @@ class Cluster:
 
     def lose_agent(self, agent_id: str) -> None:
         self._sim().lose_agent(agent_id)
+        self._tasks_changed()
 
     def remove_agent(self, agent_id: str) -> None:
         self._sim().remove_agent(agent_id)
+        self._tasks_changed()
 
     def restore_agent(self, agent_id: str) -> None:
         self._sim().restore_agent(agent_id)
+        self._tasks_changed()
 
     def scale(self, app_id: str, instances: int, force: bool = False) -> Deployment:
-        return self._sim().scale(app_id, instances, force)
+        deployment = self._sim().scale(app_id, instances, force)
+        self._tasks_changed()
+        return deployment
 
     def stick_deployments(self, app_id: str, stuck: bool = True) -> None:
         """Deployments of this app never finish (until called with ``stuck=False``)."""
@@ -272,4 +289,26 @@ class Cluster:
 
     def advance(self, seconds: float) -> float:
         """Move simulated time forward; returns the new simulated epoch time."""
-        return self._sim().advance(seconds)
+        now = self._sim().advance(seconds)
+        self._tasks_changed()
+        return now
+
+    # -- load balancing -------------------------------------------------------------------
+
+    def _tasks_changed(self) -> None:
+        if self._listeners is not None:
+            self._listeners.reconcile()
+
+    def haproxy_config(
+        self, bind: str = "127.0.0.1", inter: float | None = None, fall: int | None = None
+    ) -> str:
+        """haproxy.cfg frontends and backends for the apps as marathon-lb would write them
+        now (see haproxy_config.py); ``inter``/``fall`` override the health checks'."""
+        sim = self._sim()
+        with sim.lock:
+            sim.sync()
+            return haproxy_config(sim.apps.values(), sim.tasks, Options(bind, inter, fall))
+
+    def task_endpoints(self) -> dict[tuple[str, int], str]:
+        """(agent address, host port) → task id of every live task listener."""
+        return self._listeners.endpoints() if self._listeners is not None else {}

@@ -73,6 +73,7 @@ class SimConfig:
     mesos_version: str = "1.7.1"
     marathon_version: str = "1.7.189"
     snapshot_rate_limit: float | None = None  # requests/s per master/agent; None: no limit
+    service_port_base: int = 10000  # Marathon's servicePorts: base + 2 * app index (+ 1)
     ports: addresses.Ports = field(default_factory=addresses.Ports)
 
 
@@ -102,6 +103,8 @@ class Simulation:
         self.completed: deque[Task] = deque(maxlen=200)
         self.deployments: dict[str, Deployment] = {}
         self.leader_listeners: list[Listener] = []
+        #: counts changes to the set of running tasks (task listeners follow it)
+        self.task_epoch = 0
         self._staging: deque[Task] = deque()
         self._cursor = 0
         self._capacity_epoch = 0
@@ -192,7 +195,7 @@ class Simulation:
                 "HAPROXY_GROUP": "external" if index % 2 == 0 else "internal",
             },
             port_names=["http", "admin"][:ports],
-            service_ports=[10000 + 2 * index + k for k in range(ports)],
+            service_ports=[self.config.service_port_base + 2 * index + k for k in range(ports)],
             health_checks=[] if index % 4 == 3 else [HealthCheck()],
             version=created,
             last_scaling_at=created,
@@ -309,6 +312,7 @@ class Simulation:
         task.cpu_at_start = app.acc_cpu
         task.throttled_at_start = app.acc_throttled
         app.running += 1
+        self.task_epoch += 1
         self.events["status_updates"] += 1
 
     def _flapper(self, app: App) -> Callable[[float], None]:
@@ -384,6 +388,7 @@ class Simulation:
         task.started_at = now
         app = self.apps[task.app_id]
         app.running += 1
+        self.task_epoch += 1
 
     def _fill(self, app: App, now: float) -> None:
         if self._failed_epoch.get(app.id) == self._capacity_epoch:
@@ -423,6 +428,7 @@ class Simulation:
                 }
         task.state = state
         task.finished_at = at
+        self.task_epoch += 1
         del self.tasks[task.id]
         agent.tasks.pop(task.id, None)
         if app is not None:

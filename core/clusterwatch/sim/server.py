@@ -12,8 +12,9 @@ import asyncio
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import replace
+from typing import Any
 
 from clusterwatch.sim.addresses import Ports
 from clusterwatch.sim.faults import FaultTable, apply
@@ -163,6 +164,18 @@ class SimServer:
     @staticmethod
     def _report(exc: BaseException) -> None:
         log.error("simulator handler failed", exc_info=exc)
+
+    def submit(self, coroutine: Coroutine[Any, Any, None], timeout: float = 30.0) -> None:
+        """Run a coroutine on the server's loop: wait for it, or (when called from the loop
+        itself, e.g. by a control request) schedule it and return at once."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coroutine.close()
+            raise RuntimeError("the simulator is not running")
+        if threading.current_thread() is self._thread:
+            loop.create_task(coroutine)
+            return
+        asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         loop, thread = self._loop, self._thread

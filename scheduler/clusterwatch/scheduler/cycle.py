@@ -42,10 +42,10 @@ class CycleReport:
             {"cluster": cluster, "source": self.source},
             {
                 "duration_seconds": round(self.duration_seconds, 6),
-                "points": len(result.points),
-                "errors": len(result.errors),
-                "targets_total": result.targets_total,
-                "targets_up": max(0, result.targets_total - targets_down),
+                "points": float(len(result.points)),
+                "errors": float(len(result.errors)),
+                "targets_total": float(result.targets_total),
+                "targets_up": float(max(0, result.targets_total - targets_down)),
             },
             self.time_ns,
         )

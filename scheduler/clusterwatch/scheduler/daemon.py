@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -22,7 +23,7 @@ from clusterwatch.core.http import Http
 from clusterwatch.core.lineprotocol import Precision
 from clusterwatch.core.log import fields
 from clusterwatch.core.partition import AgentPartition, Everything
-from clusterwatch.scheduler.cycle import run_cycle
+from clusterwatch.scheduler.cycle import aligned_time_ns, run_cycle
 from clusterwatch.scheduler.publish import Publisher
 from clusterwatch.sinks.factory import open_sinks
 from clusterwatch.sinks.spooled import SpooledSink
@@ -38,6 +39,7 @@ def open_publisher(config: Config) -> Publisher:
 
 
 DRAIN_INTERVAL_SECONDS = 1.0
+SELF_METRICS_INTERVAL_SECONDS = 15.0
 
 
 class Daemon:
@@ -65,6 +67,10 @@ class Daemon:
     def drain(self) -> None:
         self.publisher.drain()
 
+    def report_sinks(self) -> None:
+        now_ns = aligned_time_ns(time.time(), SELF_METRICS_INTERVAL_SECONDS)
+        self.publisher.publish(self.publisher.self_metrics(self.config.cluster.name, now_ns))
+
     def schedule(self) -> None:
         from apscheduler.triggers.interval import IntervalTrigger
 
@@ -87,6 +93,12 @@ class Daemon:
             IntervalTrigger(seconds=DRAIN_INTERVAL_SECONDS),
             id="drain",
             name="drain sinks",
+        )
+        self.scheduler.add_job(
+            self.report_sinks,
+            IntervalTrigger(seconds=SELF_METRICS_INTERVAL_SECONDS),
+            id="self-metrics",
+            name="sink self-metrics",
         )
 
     # -- life cycle --------------------------------------------------------------------

@@ -29,6 +29,30 @@ class Publisher:
     def drain(self, *, force: bool = False) -> dict[str, DrainResult]:
         return {sink.name: sink.drain(force=force) for sink, _ in self.sinks}
 
+    def self_metrics(self, cluster: str, time_ns: int) -> list[Point]:
+        """One ``clusterwatch`` point per sink: what waits, what went, what was lost."""
+        points = []
+        for sink, _ in self.sinks:
+            spool = sink.spool.stats
+            points.append(
+                Point(
+                    "clusterwatch",
+                    {"cluster": cluster, "sink": sink.name},
+                    {
+                        "spool_bytes": float(sink.spool.depth_bytes),
+                        "spool_records": float(sink.spool.depth_records),
+                        "written_points_total": sink.stats.records_sent,
+                        "quarantined_points_total": sink.stats.records_quarantined,
+                        "dropped_points_total": spool.dropped_full
+                        + spool.corrupted_skipped
+                        + sink.stats.quarantine_dropped,
+                        "send_failures_total": sink.stats.send_failures,
+                    },
+                    time_ns,
+                )
+            )
+        return points
+
     def close(self) -> None:
         for sink, _ in self.sinks:
             sink.close()
