@@ -108,7 +108,7 @@ def test_every_backend_server_is_up_and_counts_requests(lb: tuple[Cluster, HAPro
     cluster, haproxy = lb
     up = wait_all_up(haproxy)
     names = tasks_by_server(cluster)
-    for (backend, server), row in up.items():
+    for backend, server in up:
         assert server in names, f"{backend}/{server} is not a task Marathon knows"
         assert backend.startswith(str(names[server]["appId"])[1:].replace("/", "_") + "_")
     assert {b for b, _ in up} == set(frontends(cluster))
@@ -154,7 +154,7 @@ def test_losing_an_agent_takes_its_servers_down(lb: tuple[Cluster, HAProxyServer
     cluster, haproxy = lb
     up = wait_all_up(haproxy)
     names = tasks_by_server(cluster)
-    backend, server = next(k for k, r in sorted(up.items()) if checked(r))
+    _, server = next(k for k, r in sorted(up.items()) if checked(r))
     victim = names[server]
     cluster.lose_agent(str(victim["slaveId"]))
     assert (str(victim["host"]), int(victim["ports"][0])) not in cluster.task_endpoints()

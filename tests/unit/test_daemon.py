@@ -16,6 +16,8 @@ from clusterwatch.scheduler.cycle import aligned_time_ns, run_cycle
 from clusterwatch.scheduler.daemon import Daemon
 from tests import fake_source
 
+REAL_SOURCES = dict(registry.REGISTRY["source"])
+
 
 @pytest.fixture(autouse=True)
 def fake_registered(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,13 +128,14 @@ def test_reload_applies_a_valid_config_and_keeps_the_old_on_error(tmp_path: Path
     assert "cluster=t2,host=a" in (tmp_path / "out.lp").read_text()
 
 
-def test_self_metrics_follow_the_catalog(tmp_path: Path) -> None:
+def test_self_metrics_follow_the_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from clusterwatch.collectors.catalog import problems
     from clusterwatch.scheduler.daemon import open_publisher
 
     config = load_config(make_config(tmp_path))
     with Http() as http:
         report = run_cycle("fake", config, http, now=1_700_000_000.0)
+    monkeypatch.setitem(registry.REGISTRY, "source", REAL_SOURCES)
     publisher = open_publisher(config)
     try:
         sink_points = publisher.self_metrics("t1", 1_700_000_000 * 10**9)
