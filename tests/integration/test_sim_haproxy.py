@@ -12,6 +12,7 @@ import socket
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from typing import Any
 
 import pytest
 import requests
@@ -74,7 +75,7 @@ def wait_all_up(haproxy: HAProxyServer) -> dict[tuple[str, str], dict[str, str]]
     return servers(haproxy)
 
 
-def tasks_by_server(cluster: Cluster) -> dict[str, dict[str, object]]:
+def tasks_by_server(cluster: Cluster) -> dict[str, dict[str, Any]]:
     """marathon-lb server name → task, from Marathon's /v2/tasks."""
     leader = cluster.marathon_leader_url
     assert leader is not None

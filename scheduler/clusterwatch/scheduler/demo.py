@@ -19,6 +19,8 @@ from types import FrameType
 from typing import TextIO
 
 LOCAL_INFLUXDB = "http://127.0.0.1:8086"
+# Sources with nothing to read in the simulated cluster (no ZooKeeper or HAProxy in it).
+DEMO_SKIPS = frozenset({"zookeeper", "haproxy"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +93,15 @@ def run(args: argparse.Namespace) -> int:
                 type="influxdb1", url=LOCAL_INFLUXDB, database="clusterwatch_demo"
             )
             say(f"a local InfluxDB answers at {LOCAL_INFLUXDB}: writing to clusterwatch_demo")
-        sources = {name: SourceConfig(interval_seconds=args.interval) for name in names("source")}
+        # The sources that have something to read in the simulated cluster; cAdvisor listens
+        # on its own port on every agent's address.
+        cadvisor_port = cluster.agents[0].cadvisor.rsplit(":", 1)[1]
+        targets = {"cadvisor": (f"http://{{ip}}:{cadvisor_port}",)}
+        sources = {
+            name: SourceConfig(interval_seconds=args.interval, targets=targets.get(name, ()))
+            for name in names("source")
+            if name not in DEMO_SKIPS
+        }
         config = Config(
             cluster=ClusterConfig(
                 name="demo",
