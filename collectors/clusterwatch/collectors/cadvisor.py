@@ -4,7 +4,9 @@ Fetch (per cycle): the agents from the leading master's ``/master/slaves``, then
 ``/api/v1.3/subcontainers/`` from its cAdvisor. Where cAdvisor listens comes from the
 source's ``targets``: an entry with ``{ip}`` or ``{host}`` is a template filled in per agent
 (``{ip}`` from the agent's pid, ``{host}`` its hostname; default ``http://{ip}:4194``), any
-other entry is one static cAdvisor URL.
+other entry is one static cAdvisor URL. The agents come from ``cluster.mesos_masters`` or
+ZooKeeper (the source's targets are cAdvisors, never masters); when several daemons split
+the agents (``ctx.owns_agent``), only this daemon's agents' cAdvisors are read.
 
 Joining a container to Mesos and Marathon, in order:
 
@@ -40,8 +42,14 @@ from clusterwatch.collectors.common import (
     merge,
     sub,
 )
-from clusterwatch.collectors.discovery import agent_url, find_leader, registered_agents
-from clusterwatch.core.collect import CollectContext, CollectResult
+from clusterwatch.collectors.discovery import (
+    INACTIVE,
+    agent_url,
+    find_leader,
+    owned_agents,
+    registered_agents,
+)
+from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
 from clusterwatch.core.metric_table import (
     COUNTER,
     CUMULATIVE,
@@ -254,15 +262,24 @@ class Target:
     agent: str | None  # the agent's own URL, for the /state fallback
 
 
-def targets_for(templates: list[str], agents: list[dict[str, Any]]) -> list[Target]:
+def targets_for(
+    templates: list[str], agents: list[dict[str, Any]], result: CollectResult | None = None
+) -> list[Target]:
+    """The cAdvisor of each active agent; an inactive one is recorded in ``result`` (one
+    target down per template), as it cannot answer."""
     out: list[Target] = []
     for agent in agents:
         url = agent_url(agent)
-        if url is None or not agent.get("active", True):
+        if url is None:
             continue
         ip = url.split("://", 1)[1].rsplit(":", 1)[0]
         host = str(agent["hostname"])
-        out += [Target(host, t.format(ip=ip, host=host), url) for t in templates]
+        found = [Target(host, t.format(ip=ip, host=host), url) for t in templates]
+        if agent.get("active", True):
+            out += found
+        elif result is not None:
+            result.targets_total += len(found)
+            result.errors += [TargetError(join(t.url, PATH), INACTIVE) for t in found]
     return out
 
 
@@ -291,7 +308,7 @@ def collect(ctx: CollectContext) -> CollectResult:
     static = [base_url(t, CADVISOR_PORT) for t in ctx.config.targets if "{" not in t]
     targets = [Target(host_of(url), url, None) for url in static]
     if templates or not static:
-        leader = guarded(result, "mesos masters", lambda: find_leader(ctx))
+        leader = guarded(result, "mesos masters", lambda: find_leader(ctx, use_targets=False))
         slaves_url = join(leader, "/master/slaves") if leader else ""
         agents = (
             guarded(result, slaves_url, lambda: registered_agents(ctx.http.get_json(slaves_url)))
@@ -300,5 +317,6 @@ def collect(ctx: CollectContext) -> CollectResult:
         )
         if agents is None:
             result.targets_total += 1
-        targets += targets_for(templates or [DEFAULT_TEMPLATE], agents or [])
+        mine = owned_agents(ctx, agents or [])
+        targets += targets_for(templates or [DEFAULT_TEMPLATE], mine, result)
     return merge(result, fan_out(lambda t: _collect_target(ctx, t), targets))

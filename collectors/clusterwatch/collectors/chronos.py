@@ -8,6 +8,7 @@ recorded, the job points are still written).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,7 +58,10 @@ def parse_graph(text: str) -> dict[str, tuple[str, str]]:
 
 
 def map_jobs(doc: Any, graph: Mapping[str, tuple[str, str]], tags: Mapping[str, str],
-             time_ns: int) -> list[Point]:
+             time_ns: int, now_ns: int | None = None) -> list[Point]:
+    """The job list -> one point per job; ages count to ``now_ns`` (when the list was read;
+    default ``time_ns``), not to the cycle's aligned timestamp, which may lie before the run."""
+    now_ns = time_ns if now_ns is None else now_ns
     points: list[Point] = []
     for job in dicts(as_list(doc, "/scheduler/jobs")):
         name = job.get("name")
@@ -65,8 +69,8 @@ def map_jobs(doc: Any, graph: Mapping[str, tuple[str, str]], tags: Mapping[str, 
             continue
         extra: dict[str, FieldValue] = {}
         ages = {
-            "last_success_age_seconds": age_seconds(job.get("lastSuccess"), time_ns),
-            "last_error_age_seconds": age_seconds(job.get("lastError"), time_ns),
+            "last_success_age_seconds": age_seconds(job.get("lastSuccess"), now_ns),
+            "last_error_age_seconds": age_seconds(job.get("lastError"), now_ns),
         }
         extra.update({k: v for k, v in ages.items() if v is not None})
         known = [v for v in ages.values() if v is not None]
@@ -104,11 +108,12 @@ def collect(ctx: CollectContext) -> CollectResult:
     base = base_url(listed[0], CHRONOS_PORT)
     jobs = guarded(result, join(base, JOB_PATHS[0]),
                    lambda: _first_found(ctx, base, JOB_PATHS, text=False))
+    read_ns = time.time_ns()
     if jobs is None:
         return result
     graph = guarded(result, join(base, GRAPH_PATHS[0]),
                     lambda: parse_graph(_first_found(ctx, base, GRAPH_PATHS, text=True)))
     points = guarded(result, join(base, JOB_PATHS[0]),
-                     lambda: map_jobs(jobs, graph or {}, ctx.base_tags, ctx.time_ns))
+                     lambda: map_jobs(jobs, graph or {}, ctx.base_tags, ctx.time_ns, read_ns))
     result.points.extend(points or [])
     return result

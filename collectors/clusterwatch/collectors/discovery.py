@@ -3,8 +3,9 @@
 Fetch helpers are thin; the parsing (``Location: //host:port``, MasterInfo znodes, the
 Marathon ``/v2/leader`` body) is pure and tested on its own.
 
-- Static list: ``GET /master/redirect`` on each master in turn; every master, standby or
-  leader, answers ``307`` with ``Location: //<leader host>:<port>``.
+- Static list: ``GET /master/redirect`` on every master; each, standby or leader, answers
+  ``307`` with ``Location: //<leader host>:<port>``, and the leader most of them name wins
+  (a standby that claims to lead is outvoted).
 - ZooKeeper: masters register ephemeral sequential znodes ``json.info_<seq>`` under
   ``cluster.mesos_znode``, each holding MasterInfo JSON; the leader is the lowest sequence.
 """
@@ -14,12 +15,13 @@ from __future__ import annotations
 import json
 import re
 import socket
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from clusterwatch.collectors.common import as_dict, as_list, base_url, dicts, join
+from clusterwatch.collectors.common import as_dict, as_list, base_url, dicts, fan_out, join
 from clusterwatch.core.collect import CollectContext
 from clusterwatch.core.errors import FetchError
 from clusterwatch.core.http import Http
@@ -109,37 +111,68 @@ def redirect_leader(location: str, scheme: str = "http") -> str:
     return base_url(text, MESOS_PORT, scheme).removesuffix("/master/redirect")
 
 
-def static_masters(ctx: CollectContext) -> list[str]:
-    listed = ctx.config.targets or ctx.cluster.mesos_masters
-    return [base_url(item, MESOS_PORT) for item in listed]
+def static_masters(ctx: CollectContext, use_targets: bool = True) -> list[str]:
+    listed = (ctx.config.targets if use_targets else ()) or ctx.cluster.mesos_masters
+    return list(dict.fromkeys(base_url(item, MESOS_PORT) for item in listed))  # each once
+
+
+def _redirect_vote(http: Http, url: str) -> str:
+    """The leader ``url`` names through ``/master/redirect`` (FetchError when it names none)."""
+    response = http.request("GET", join(url, "/master/redirect"), follow_redirects=False)
+    location = response.headers.get("location", "")
+    if response.status in (301, 302, 307, 308) and location:
+        try:
+            return redirect_leader(location, url.split("://", 1)[0])
+        except ValueError as exc:
+            raise FetchError(url, str(exc)) from None
+    raise FetchError(url, f"HTTP {response.status} without a Location (no leader?)")
 
 
 def leader_by_redirect(http: Http, masters: list[str]) -> str:
-    """Ask each master in turn for ``/master/redirect``; the first Location names the leader."""
-    reasons: list[str] = []
-    for url in masters:
+    """Ask every master for ``/master/redirect``; the leader is the one most of them name.
+
+    Every master, standby or leader, names the leader it knows from ZooKeeper, so one master
+    that wrongly claims to lead (a split brain, a stale process) is outvoted by the others.
+    Masters that do not answer do not vote; a tie between the answers is no leader.
+    """
+
+    def vote(url: str) -> str | FetchError:
         try:
-            response = http.request("GET", join(url, "/master/redirect"), follow_redirects=False)
+            return _redirect_vote(http, url)
         except FetchError as exc:
-            reasons.append(f"{url}: {exc.reason}")
-            continue
-        location = response.headers.get("location", "")
-        if response.status in (301, 302, 307, 308) and location:
-            return redirect_leader(location, url.split("://", 1)[0])
-        reasons.append(f"{url}: HTTP {response.status} without a Location (no leader?)")
-    raise FetchError("mesos masters", "no leader found: " + "; ".join(reasons or ["no masters"]))
+            return exc
+
+    votes: Counter[str] = Counter()
+    reasons: list[str] = []
+    for url, answer in zip(masters, fan_out(vote, masters), strict=True):
+        if isinstance(answer, FetchError):
+            reasons.append(f"{url}: {answer.reason}")
+        else:
+            votes[answer] += 1
+    ranked = votes.most_common()
+    if not ranked:
+        why = "; ".join(reasons or ["no masters"])
+        raise FetchError("mesos masters", f"no leader found: {why}")
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        named = ", ".join(f"{leader} ({count})" for leader, count in ranked)
+        raise FetchError("mesos masters", f"masters disagree on the leader: {named}")
+    return ranked[0][0]
 
 
-def find_masters(ctx: CollectContext) -> Masters:
-    """The masters to read and the leader among them: ZooKeeper when configured, else the list."""
-    if ctx.cluster.zookeeper and not ctx.config.targets:
+def find_masters(ctx: CollectContext, use_targets: bool = True) -> Masters:
+    """The masters to read and the leader among them: ZooKeeper when configured, else the list.
+
+    ``use_targets`` False: the source's ``targets`` are not masters (cAdvisor's are its own).
+    """
+    targets = ctx.config.targets if use_targets else ()
+    if ctx.cluster.zookeeper and not targets:
         found = masters_from_znodes(
             read_znodes(ctx.cluster.zookeeper, ctx.cluster.mesos_znode, ctx.config.timeout_seconds)
         )
         if not found:
             raise FetchError(ctx.cluster.zookeeper, "no masters registered under the znode")
         return Masters(tuple(info.url for info in found), found[0].url)
-    masters = static_masters(ctx)
+    masters = static_masters(ctx, use_targets)
     if not masters:
         raise FetchError("mesos masters", "no masters configured (cluster.mesos_masters)")
     urls, leader = adopt_leader(masters, leader_by_redirect(ctx.http, masters))
@@ -177,8 +210,8 @@ def same_endpoint(a: str, b: str) -> bool:
     return bool(_addresses(pa.hostname, port) & _addresses(pb.hostname, port))
 
 
-def find_leader(ctx: CollectContext) -> str:
-    leader = find_masters(ctx).leader
+def find_leader(ctx: CollectContext, use_targets: bool = True) -> str:
+    leader = find_masters(ctx, use_targets).leader
     if leader is None:  # pragma: no cover - find_masters raises instead
         raise FetchError("mesos masters", "no leader")
     return leader
@@ -203,6 +236,20 @@ def registered_agents(doc: Any) -> list[dict[str, Any]]:
     """``/master/slaves`` (or ``/master/state``) -> the agent objects that have a hostname."""
     agents = dicts(as_list(as_dict(doc, "/master/slaves").get("slaves"), "slaves"))
     return [a for a in agents if isinstance(a.get("hostname"), str) and a["hostname"]]
+
+
+INACTIVE = "agent inactive on the master (unreachable or deactivated): not fetched"
+
+
+def owned_agents(ctx: CollectContext, agents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The agents this daemon collects (several daemons split them by agent id, see
+    ``core.partition``); an agent without an id is keyed by its hostname."""
+    out = []
+    for agent in agents:
+        agent_id = agent.get("id")
+        if ctx.owns_agent(agent_id if isinstance(agent_id, str) else str(agent["hostname"])):
+            out.append(agent)
+    return out
 
 
 

@@ -18,6 +18,7 @@ none (``processedOffersSummary``: ``unusedOffersCount`` equals ``processedOffers
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -196,8 +197,11 @@ def map_apps(
     queue: Mapping[str, Mapping[str, FieldValue]],
     tags: Mapping[str, str],
     time_ns: int,
+    now_ns: int | None = None,
 ) -> list[Point]:
-    """``/v2/apps`` (+ the queue by app id) -> one ``marathon_app`` point per app."""
+    """``/v2/apps`` (+ the queue by app id) -> one ``marathon_app`` point per app; the last
+    failure's age counts to ``now_ns`` (when the apps were read; default ``time_ns``)."""
+    now_ns = time_ns if now_ns is None else now_ns
     body = as_dict(doc, "/v2/apps")
     apps = [body["app"]] if isinstance(body.get("app"), dict) else dicts(
         as_list(body.get("apps"), "apps")
@@ -214,7 +218,7 @@ def map_apps(
         if isinstance(app.get("deployments"), list):
             extra["deployments"] = float(len(app["deployments"]))
         failure = app.get("lastTaskFailure")
-        age = age_seconds(failure.get("timestamp"), time_ns) if isinstance(failure, dict) else None
+        age = age_seconds(failure.get("timestamp"), now_ns) if isinstance(failure, dict) else None
         if age is not None:
             extra["last_task_failure_age_seconds"] = age
         point = APP.point(app, {**tags, "app": app_id}, time_ns, extra)
@@ -273,7 +277,10 @@ def collect(ctx: CollectContext) -> CollectResult:
         apps = guarded(
             result,
             apps_url,
-            lambda: map_apps(ctx.http.get_json(apps_url), queue or {}, ctx.base_tags, ctx.time_ns),
+            lambda: map_apps(
+                ctx.http.get_json(apps_url), queue or {}, ctx.base_tags, ctx.time_ns,
+                time.time_ns(),
+            ),
         )
         result.points.extend(apps or [])
         deployments = guarded(result, deploy_url, lambda: ctx.http.get_json(deploy_url))

@@ -4,8 +4,10 @@ Fetch (per cycle): the leader's ``/master/slaves`` (every registered agent: host
 ``slave(1)@ip:port``, resources, used resources, active) and ``/master/frameworks`` (framework
 names for the executor tags); then, per *active* agent, ``/metrics/snapshot`` and
 ``/monitor/statistics``. An agent that fails is a per-target error; its master-side view
-(resources, ``active``) is still written. Inactive agents are not fetched (their ``active``
-field says why there is nothing more).
+(resources, ``active``) is still written. Inactive agents are not fetched: each is a
+per-target error (the master says it is unreachable or deactivated) and its ``active`` field
+is false. When several daemons split the agents
+(``ctx.owns_agent``), only this daemon's agents are written, master-side view included.
 """
 
 from __future__ import annotations
@@ -25,8 +27,14 @@ from clusterwatch.collectors.common import (
     marathon_app_id,
     merge,
 )
-from clusterwatch.collectors.discovery import agent_url, find_leader, registered_agents
-from clusterwatch.core.collect import CollectContext, CollectResult
+from clusterwatch.collectors.discovery import (
+    INACTIVE,
+    agent_url,
+    find_leader,
+    owned_agents,
+    registered_agents,
+)
+from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
 from clusterwatch.core.metric_table import (
     COUNTER,
     CUMULATIVE,
@@ -180,7 +188,11 @@ def _collect_agent(
     result = CollectResult(targets_total=1)
     url = agent_url(agent)
     snapshot: dict[str, Any] | None = None
-    if url is not None and agent.get("active", True):
+    if url is None:
+        result.errors.append(TargetError(str(agent["hostname"]), "agent has no usable pid"))
+    elif not agent.get("active", True):
+        result.errors.append(TargetError(url, INACTIVE))
+    else:
         target = join(url, "/metrics/snapshot")
         snapshot = guarded(result, target, lambda: as_dict(ctx.http.get_json(target), target))
         target_stats = join(url, "/monitor/statistics")
@@ -213,6 +225,7 @@ def collect(ctx: CollectContext) -> CollectResult:
     if agents is None:
         result.targets_total = 1
         return result
+    agents = owned_agents(ctx, agents)
     frameworks_url = join(leader, "/master/frameworks")
     frameworks = guarded(
         result, frameworks_url, lambda: framework_names(ctx.http.get_json(frameworks_url))

@@ -8,6 +8,9 @@ that master is skipped this cycle; no filtered or ``jsonp`` snapshots), and the 
 Cluster data (``mesos_cluster``) is written only from the snapshot of the master discovery
 names as the leader *and* whose snapshot says ``master/elected`` 1: a standby answers the
 snapshot too, with zeros for every cluster metric, and must never be written as cluster data.
+A master that claims to lead (``master/elected`` 1) while discovery names another is a
+per-target error and only its own ``mesos_master`` point is written: ZooKeeper's lowest
+znode, or the leader most masters' ``/master/redirect`` name, is the authority.
 """
 
 from __future__ import annotations
@@ -153,8 +156,9 @@ def map_snapshot(
     if own is not None:
         points.append(own)
     elected = snapshot.get("master/elected")
+    claims = elected in (1, 1.0, True)
     if is_leader:
-        if elected in (1, 1.0, True):
+        if claims:
             cluster = CLUSTER.point(snapshot, tags, time_ns)
             if cluster is not None:
                 points.append(cluster)
@@ -163,6 +167,11 @@ def map_snapshot(
                 f"named leader by discovery but its snapshot has master/elected={elected!r}: "
                 "no cluster data written"
             )
+    elif claims:
+        problems.append(
+            "snapshot says master/elected=1 but discovery names another leader: "
+            "its cluster data is not written"
+        )
     return points, problems
 
 

@@ -22,6 +22,9 @@ APP_NAMES: tuple[tuple[str, str], ...] = (
 CPU_CHOICES = (0.1, 0.25, 0.5, 1.0, 2.0)
 MEM_CHOICES = (128.0, 256.0, 512.0, 1024.0, 2048.0)
 INSTANCE_CHOICES = (1, 2, 2, 3, 3, 4, 5)
+# Dense clusters (``containers_per_agent``): small enough that ten fit the smallest agent.
+DENSE_CPU_CHOICES = (0.1, 0.25, 0.5)
+DENSE_MEM_CHOICES = (128.0, 256.0, 512.0)
 OWNERS = ("tier1-ops", "data-mgmt", "web-team", "grid-services")
 
 # Agent shapes: (cpus, mem MB, disk MB); every ``gpu_agent_every``-th agent also has GPUs.

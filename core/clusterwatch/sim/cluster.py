@@ -6,6 +6,12 @@
 
 Ports default to ephemeral ones (tests run side by side); pass ``ports=Ports()`` for the
 real defaults (5050, 5051, 8080, 8500, 4400, 4194; control 5099).
+
+``task_listeners=True`` (small clusters) gives every running task a real HTTP listener on
+its agent's address and host ports; ``haproxy_config()`` writes marathon-lb's frontends and
+backends for the apps, so a real HAProxy can balance, check and log them
+(``service_port_base`` moves Marathon's service ports off 10000). ``containers_per_agent``
+sizes the apps so every agent runs about that many containers (10,000 x 10 for benchmarks).
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ class Cluster:
         bind_mode: str = "wildcard",
         task_listeners: bool = False,
         service_port_base: int = 10000,
+        containers_per_agent: int | None = None,
     ) -> None:
         if isinstance(ports, dict):
             ports = Ports(**{**Ports.ephemeral().__dict__, **ports})
@@ -62,6 +69,7 @@ class Cluster:
             clock_speed=clock_speed, start_time=start_time, staging_seconds=staging_seconds,
             snapshot_rate_limit=snapshot_rate_limit, app_loads=dict(app_loads or {}),
             chronos=chronos, service_port_base=service_port_base,
+            containers_per_agent=containers_per_agent,
         )  # fmt: skip
         self.zookeeper = zookeeper
         self.bind_mode = bind_mode

@@ -14,11 +14,12 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from clusterwatch.sim import addresses, catalog
 from clusterwatch.sim.clock import SimClock
 from clusterwatch.sim.ids import IdFactory, marathon_task_prefix
-from clusterwatch.sim.load import LoadModel, Sine, parse_load
+from clusterwatch.sim.load import Constant, LoadModel, Sine, parse_load
 from clusterwatch.sim.model import (
     Agent,
     AgentState,
@@ -32,6 +33,9 @@ from clusterwatch.sim.model import (
     Task,
     TaskState,
 )
+
+if TYPE_CHECKING:
+    from clusterwatch.sim.marathon_apps import AppSpec
 
 
 class SimError(Exception):
@@ -73,6 +77,9 @@ class SimConfig:
     mesos_version: str = "1.7.1"
     marathon_version: str = "1.7.189"
     snapshot_rate_limit: float | None = None  # requests/s per master/agent; None: no limit
+    tick_seconds: float = 1.0  # simulated; readers advance the model at most once a tick
+    #: dense clusters (benchmarks): small apps sized so every agent runs about this many
+    containers_per_agent: int | None = None
     service_port_base: int = 10000  # Marathon's servicePorts: base + 2 * app index (+ 1)
     ports: addresses.Ports = field(default_factory=addresses.Ports)
 
@@ -105,6 +112,10 @@ class Simulation:
         self.leader_listeners: list[Listener] = []
         #: counts changes to the set of running tasks (task listeners follow it)
         self.task_epoch = 0
+        #: counts every change to the model (see ``sync`` and ``cache_key``)
+        self.generation = 0
+        self._synced_tick = -1
+        self._synced_gen = -1
         self._staging: deque[Task] = deque()
         self._cursor = 0
         self._capacity_epoch = 0
@@ -167,8 +178,14 @@ class Simulation:
     def _add_app(self, index: int, now: float) -> None:
         rng = self.rng
         app_id, image = catalog.app_id(index)
-        instances = rng.choice(catalog.INSTANCE_CHOICES)
-        cpus = rng.choice(catalog.CPU_CHOICES)
+        dense = self.config.containers_per_agent
+        if dense:
+            wanted, apps = self.config.agents * dense, self.config.apps
+            instances = wanted // apps + (1 if index < wanted % apps else 0)
+            cpus = rng.choice(catalog.DENSE_CPU_CHOICES)
+        else:
+            instances = rng.choice(catalog.INSTANCE_CHOICES)
+            cpus = rng.choice(catalog.CPU_CHOICES)
         created = now - rng.uniform(3600, 30 * 86400)
         spec = self.config.app_loads.get(app_id)
         load: LoadModel = (
@@ -186,7 +203,7 @@ class Simulation:
             id=app_id,
             instances=instances,
             cpus=cpus,
-            mem=rng.choice(catalog.MEM_CHOICES),
+            mem=rng.choice(catalog.DENSE_MEM_CHOICES if dense else catalog.MEM_CHOICES),
             disk=0.0,
             gpus=0.0,
             image=image,
@@ -258,7 +275,8 @@ class Simulation:
         if task.state is not TaskState.RUNNING:
             return 0.0, 0.0, 0.0
         app = self.apps[task.app_id]
-        app.advance(self.start, at)
+        if self.tick(app.acc_time) < self.tick(at):  # cumulative counters move once a tick
+            app.advance(self.start, at)
         cores = app.per_instance_usage(self.elapsed(at)) * task.jitter
         cpu = (app.acc_cpu - task.cpu_at_start) * task.jitter
         throttled = app.acc_throttled - task.throttled_at_start
@@ -266,10 +284,31 @@ class Simulation:
 
     # -- time -----------------------------------------------------------------------------
 
-    def sync(self) -> float:
-        """Apply everything due up to now; returns the moment it synced to."""
+    def tick(self, at: float) -> int:
+        """The simulated tick a moment falls in."""
+        return int((at - self.start) // self.config.tick_seconds)
+
+    def cache_key(self, at: float) -> tuple[int, int]:
+        """Answers built from the model may be reused while this key stays the same."""
+        return self.tick(at), self.generation
+
+    def changed(self) -> None:
+        """The model changed: the next ``sync`` makes a full pass and cached answers expire."""
+        self.generation += 1
+
+    def sync(self, force: bool = False) -> float:
+        """Apply everything due up to now; returns now.
+
+        Readers call this on every request, so the full pass (due events, placing queued
+        instances, finishing deployments) runs at most once per simulated tick, or again
+        when the model changed since (``generation``) or when ``force`` (every action).
+        Time-driven changes thus show at most one tick late, at their own time.
+        """
         with self.lock:
             now = self.clock.now()
+            tick = self.tick(now)
+            if not force and tick == self._synced_tick and self._synced_gen == self.generation:
+                return now
             while True:
                 due = self._next_event(now)
                 if due is None:
@@ -281,11 +320,12 @@ class Simulation:
                     self._fill(app, now)
                 if app.deployment_id is not None:
                     self._maybe_finish_deployment(app)
+            self._synced_tick, self._synced_gen = tick, self.generation
             return now
 
     def advance(self, seconds: float) -> float:
         self.clock.advance(seconds)
-        return self.sync()
+        return self.sync(force=True)
 
     def _next_event(self, now: float) -> tuple[float, Callable[[float], None]] | None:
         best: tuple[float, Callable[[float], None]] | None = None
@@ -313,6 +353,7 @@ class Simulation:
         task.throttled_at_start = app.acc_throttled
         app.running += 1
         self.task_epoch += 1
+        self.changed()
         self.events["status_updates"] += 1
 
     def _flapper(self, app: App) -> Callable[[float], None]:
@@ -377,6 +418,7 @@ class Simulation:
         self.tasks[task.id] = task
         app.task_ids.append(task.id)
         self._staging.append(task)
+        self.changed()
         self.events["tasks_launched"] += 1
         self.events["status_updates"] += 1
         return task
@@ -389,6 +431,7 @@ class Simulation:
         app = self.apps[task.app_id]
         app.running += 1
         self.task_epoch += 1
+        self.changed()
 
     def _fill(self, app: App, now: float) -> None:
         if self._failed_epoch.get(app.id) == self._capacity_epoch:
@@ -429,6 +472,7 @@ class Simulation:
         task.state = state
         task.finished_at = at
         self.task_epoch += 1
+        self.changed()
         del self.tasks[task.id]
         agent.tasks.pop(task.id, None)
         if app is not None:
@@ -450,7 +494,7 @@ class Simulation:
         if instances < 0:
             raise SimError("Object is not valid: instances must be >= 0")
         with self.lock:
-            now = self.sync()
+            now = self.sync(force=True)
             app = self.app(app_id)
             if app.deployment_id is not None and not force:
                 raise DeploymentConflict(app.id, [app.deployment_id])
@@ -468,6 +512,37 @@ class Simulation:
             self.deployments[deployment.id] = deployment
             app.deployment_id = deployment.id
             self.events["deployments"] += 1
+            self.changed()
+            self._maybe_finish_deployment(app)
+            return deployment
+
+    def create_app(self, app_id: str, spec: AppSpec) -> Deployment:
+        """A new app (PUT or POST of an unknown id), started like Marathon starts one."""
+        key = "/" + app_id.strip("/")
+        if key == "/" or "//" in key:
+            raise SimError(f"Invalid app id {app_id!r}")
+        with self.lock:
+            now = self.sync(force=True)
+            if key in self.apps:
+                raise DeploymentConflict(key, [])
+            taken = [p for a in self.apps.values() for p in a.service_ports]
+            first = max([self.config.service_port_base - 1, *taken]) + 1
+            app = App(
+                id=key, instances=spec.instances, cpus=spec.cpus, mem=spec.mem,
+                disk=spec.disk, gpus=0.0, image=spec.image, labels=dict(spec.labels),
+                port_names=list(spec.port_names),
+                service_ports=list(range(first, first + len(spec.port_names))),
+                health_checks=list(spec.health_checks), version=now, last_scaling_at=now,
+                last_config_change_at=now, load=Constant(spec.instances * spec.cpus * 0.4),
+                acc_time=now,
+            )  # fmt: skip
+            self.apps[key] = app
+            self._fill(app, now)
+            deployment = Deployment(self.ids.uuid4(), key, now, action="StartApplication")
+            self.deployments[deployment.id] = deployment
+            app.deployment_id = deployment.id
+            self.events["deployments"] += 1
+            self.changed()
             self._maybe_finish_deployment(app)
             return deployment
 
@@ -478,32 +553,37 @@ class Simulation:
         if len(tasks) == app.instances and all(t.state is TaskState.RUNNING for t in tasks):
             self.deployments.pop(app.deployment_id, None)
             app.deployment_id = None
+            self.changed()
 
     def set_stuck(self, app_id: str, stuck: bool = True) -> None:
         with self.lock:
             self.app(app_id).stuck = stuck
-        self.sync()
+            self.changed()
+        self.sync(force=True)
 
     def set_unhealthy(self, app_id: str, unhealthy: bool = True) -> None:
         with self.lock:
             self.app(app_id).unhealthy = unhealthy
+            self.changed()
 
     def set_flapping(self, app_id: str, every: float | None) -> None:
         with self.lock:
             app = self.app(app_id)
             app.flap_every = every
             app.next_flap = None if every is None else self.clock.now() + every
+            self.changed()
 
     # -- Mesos actions --------------------------------------------------------------------
 
     def _elect_master(self, master: Master, at: float) -> None:
         master.elected_time = at
         master.baseline = dict(self.events)
+        self.changed()
 
     def fail_over_master(self, to: int | None = None) -> Master:
         """The leader's process dies and restarts as a standby; another master is elected."""
         with self.lock:
-            now = self.sync()
+            now = self.sync(force=True)
             old = self.leader()
             candidates = [m for m in self.masters if m is not old]
             if not candidates:
@@ -531,11 +611,12 @@ class Simulation:
         with self.lock:
             for master in self.masters:
                 master.elected_time = None
+            self.changed()
         self._notify()
 
     def change_marathon_leader(self, to: int | None = None) -> MarathonInstance:
         with self.lock:
-            now = self.sync()
+            now = self.sync(force=True)
             old = self.marathon_leader()
             if len(self.marathons) < 2:
                 raise SimError("a single Marathon cannot change leader")
@@ -551,12 +632,13 @@ class Simulation:
             self.marathon_framework.webui_url = f"http://{new.ip}:{new.port}"
             self.marathon_framework.registered_time = now
             self.events["framework_reregistrations"] += 1
+            self.changed()
             return new
 
     def lose_agent(self, agent_id: str) -> None:
         """The agent becomes unreachable: tasks lost, replaced elsewhere, endpoints silent."""
         with self.lock:
-            now = self.sync()
+            now = self.sync(force=True)
             agent = self.agent(agent_id)
             if agent.state is not AgentState.ACTIVE:
                 return
@@ -564,7 +646,8 @@ class Simulation:
             for task in list(agent.tasks.values()):
                 self._end_task(task, TaskState.LOST, now, "Agent removed")
             self.events["slave_unreachable"] += 1
-            self.sync()
+            self.changed()
+            self.sync(force=True)
 
     def remove_agent(self, agent_id: str) -> None:
         with self.lock:
@@ -573,10 +656,11 @@ class Simulation:
             if agent.state is not AgentState.REMOVED:
                 agent.state = AgentState.REMOVED
                 self.events["slave_removals"] += 1
+                self.changed()
 
     def restore_agent(self, agent_id: str) -> None:
         with self.lock:
-            now = self.sync()
+            now = self.sync(force=True)
             agent = self.agent(agent_id)
             if agent.state is AgentState.ACTIVE:
                 return
@@ -585,7 +669,8 @@ class Simulation:
             agent.start_time = now
             self.events["slave_reregistrations"] += 1
             self._capacity_epoch += 1
-        self.sync()
+            self.changed()
+        self.sync(force=True)
 
     STANDBY_MODES = ("redirect", "local", "claims_leader")
 
@@ -594,6 +679,7 @@ class Simulation:
             raise SimError(f"standby mode must be one of {', '.join(self.STANDBY_MODES)}")
         with self.lock:
             self.masters[master_index].standby_mode = mode
+            self.changed()
 
     def _notify(self) -> None:
         for listener in list(self.leader_listeners):

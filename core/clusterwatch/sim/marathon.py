@@ -14,6 +14,7 @@ from typing import Any
 from clusterwatch.sim import marathon_json as mj
 from clusterwatch.sim.engine import DeploymentConflict, SimError, Simulation
 from clusterwatch.sim.ids import iso_millis
+from clusterwatch.sim.marathon_apps import app_spec
 from clusterwatch.sim.marathon_metrics import HttpCounters, marathon_metrics
 from clusterwatch.sim.model import MarathonInstance, TaskState
 from clusterwatch.sim.routes import Router, json_response
@@ -117,6 +118,8 @@ class MarathonHost:
                 "error.min"]}])  # fmt: skip
         force = request.arg("force").lower() == "true"
         with self.sim.lock:
+            if "/" + params["app_id"].strip("/") not in self.sim.apps and request.method == "PUT":
+                return self._create(params["app_id"], body)
             app = self.sim.app(params["app_id"])
             target = app.instances if instances is None else instances
             try:
@@ -129,6 +132,14 @@ class MarathonHost:
             return json_response(
                 {"version": iso_millis(deployment.version), "deploymentId": deployment.id}
             )
+
+    def _create(self, app_id: str, body: dict[str, Any]) -> Response:
+        """Marathon creates the app a PUT names when it does not exist yet: 201."""
+        deployment = self.sim.create_app(app_id, app_spec(body))
+        return json_response(
+            {"version": iso_millis(deployment.version), "deploymentId": deployment.id}, 201,
+            [("Location", f"/v2/apps{deployment.app_id}")],
+        )  # fmt: skip
 
     # -- everything else ------------------------------------------------------------------
 

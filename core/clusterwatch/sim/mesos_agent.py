@@ -12,7 +12,7 @@ from clusterwatch.sim import mesos_json, mesos_metrics
 from clusterwatch.sim.engine import Simulation
 from clusterwatch.sim.model import Agent, Task
 from clusterwatch.sim.ratelimit import RateLimiter
-from clusterwatch.sim.routes import Router, json_response
+from clusterwatch.sim.routes import BodyCache, Router, json_body, json_response
 from clusterwatch.sim.wire import Request, Response, plain
 
 EXECUTOR_CPUS = 0.1
@@ -91,6 +91,7 @@ class AgentHost:
         self.agent = agent
         rate = sim.config.snapshot_rate_limit
         self.limiter = RateLimiter(rate) if rate else None
+        self._snapshot = BodyCache()  # values change once per simulated tick
         r = self.router = Router()
         r.add("GET", "/metrics/snapshot", self.snapshot)
         for path in ("/slave(1)/state", "/slave(1)/state.json", "/state", "/state.json"):
@@ -110,9 +111,12 @@ class AgentHost:
     def snapshot(self, request: Request, params: dict[str, str]) -> Response:
         if self.limiter is not None and not self.limiter.allow():
             return Response(429, b"", "")
-        with self.sim.lock:
-            now = self.sim.sync()
-            return json_response(mesos_metrics.agent_snapshot(self.sim, self.agent, now))
+        sim = self.sim
+        with sim.lock:
+            now = sim.sync()
+            body = self._snapshot.get(sim.cache_key(now), lambda: json_body(
+                mesos_metrics.agent_snapshot(sim, self.agent, now)))  # fmt: skip
+        return Response(200, body, "application/json")
 
     def statistics(self, request: Request, params: dict[str, str]) -> Response:
         with self.sim.lock:

@@ -16,7 +16,7 @@ from clusterwatch.sim import mesos_json, mesos_metrics
 from clusterwatch.sim.engine import Simulation
 from clusterwatch.sim.model import Agent, AgentState, Framework, Master, TaskState, ip_to_mesos_int
 from clusterwatch.sim.ratelimit import RateLimiter
-from clusterwatch.sim.routes import Endpoint, Router, json_response
+from clusterwatch.sim.routes import BodyCache, Endpoint, Router, json_body, json_response
 from clusterwatch.sim.wire import Request, Response, plain
 
 CLUSTER_ENDPOINTS = (
@@ -153,6 +153,7 @@ class MasterHost:
         self.master = master
         rate = sim.config.snapshot_rate_limit
         self.limiter = RateLimiter(rate) if rate else None
+        self._snapshot = BodyCache()  # values change once per simulated tick
         self.router = Router()
         r = self.router
         r.add("GET", "/metrics/snapshot", self.snapshot)
@@ -209,9 +210,12 @@ class MasterHost:
     def snapshot(self, request: Request, params: dict[str, str]) -> Response:
         if self.limiter is not None and not self.limiter.allow():
             return Response(429, b"", "")
-        with self.sim.lock:
-            now = self.sim.sync()
-            return json_response(mesos_metrics.master_snapshot(self.sim, self.master, now))
+        sim = self.sim
+        with sim.lock:
+            now = sim.sync()
+            body = self._snapshot.get(sim.cache_key(now), lambda: json_body(
+                mesos_metrics.master_snapshot(sim, self.master, now)))  # fmt: skip
+        return Response(200, body, "application/json")
 
     def redirect(self, request: Request, params: dict[str, str]) -> Response:
         leader = self._leader_for_clients()

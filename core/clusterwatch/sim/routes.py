@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from clusterwatch.sim.wire import Request, Response, plain
@@ -12,11 +12,28 @@ from clusterwatch.sim.wire import Request, Response, plain
 Endpoint = Callable[[Request, dict[str, str]], Response]
 
 
+def json_body(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
 def json_response(
     data: Any, status: int = 200, headers: list[tuple[str, str]] | None = None
 ) -> Response:
-    body = json.dumps(data, separators=(",", ":")).encode()
-    return Response(status, body, "application/json", headers or [])
+    return Response(status, json_body(data), "application/json", headers or [])
+
+
+class BodyCache:
+    """One answer body, built again only when its key (``Simulation.cache_key``) changes."""
+
+    def __init__(self) -> None:
+        self._key: Hashable = None
+        self._body = b""
+
+    def get(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
+        if key != self._key or key is None:
+            self._body = build()
+            self._key = key
+        return self._body
 
 
 class Router:

@@ -2,7 +2,8 @@
 
 With ``--print`` the line protocol goes to stdout and nothing to the sinks. Without a config
 file, ``--mesos``, ``--marathon``, ``--zookeeper`` and ``--haproxy`` set up the matching
-sources on the spot (agents and cAdvisor are found from the master).
+sources on the spot (agents and cAdvisor are found from the master; ``--cadvisor`` says where
+cAdvisor listens when it is not ``http://{ip}:4194``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--marathon", action="append", metavar="URL", help="a Marathon URL")
     parser.add_argument("--zookeeper", metavar="HOSTS", help="ZooKeeper host:port,host:port")
     parser.add_argument("--haproxy", action="append", metavar="URL|SOCKET", help="HAProxy stats")
+    parser.add_argument(
+        "--cadvisor",
+        action="append",
+        metavar="URL|TEMPLATE",
+        help="where cAdvisor listens: a URL, or a template with {ip} or {host} filled in per "
+        "agent (default http://{ip}:4194)",
+    )
 
 
 def quick_config(args: argparse.Namespace, base: Config) -> Config:
@@ -43,6 +51,9 @@ def quick_config(args: argparse.Namespace, base: Config) -> Config:
         cluster_changes[cluster_field] = value if isinstance(value, str) else tuple(value)
         for name in names:
             sources.setdefault(name, SourceConfig())
+    if getattr(args, "cadvisor", None):
+        current = sources.get("cadvisor", SourceConfig())
+        sources["cadvisor"] = dataclasses.replace(current, targets=tuple(args.cadvisor))
     cluster: ClusterConfig = dataclasses.replace(base.cluster, **cluster_changes)  # type: ignore[arg-type]
     return dataclasses.replace(base, cluster=cluster, sources=sources)
 
@@ -55,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from clusterwatch.core.registry import import_string
     from clusterwatch.scheduler.cycle import run_cycle
 
-    quick = any(getattr(args, o) for o in QUICK_SOURCES)
+    quick = any(getattr(args, o) for o in (*QUICK_SOURCES, "cadvisor"))
     config = quick_config(args, load_config(args.config, require_file=not quick))
     names = args.source or [n for n, s in config.sources.items() if s.enabled]
     for name in names:

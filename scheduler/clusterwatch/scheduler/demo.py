@@ -14,9 +14,10 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 LOCAL_INFLUXDB = "http://127.0.0.1:8086"
 # Sources with nothing to read in the simulated cluster (no ZooKeeper or HAProxy in it).
@@ -32,6 +33,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interval", type=float, default=5.0, help="collection interval, s")
     parser.add_argument("--duration", type=float, default=None, help="stop after N seconds")
     parser.add_argument("--no-influxdb", action="store_true", help="ignore a local InfluxDB")
+    parser.add_argument(
+        "--no-scenario",
+        dest="scenario",
+        action="store_false",
+        help="do not break things on a timeline (agent lost, master failover, ...)",
+    )
+
+
+# What the demo breaks, and when (seconds after start), so the checks have something to see.
+SCENARIO: list[tuple[float, str, Callable[[Any], object]]] = [
+    (40, "the last agent is lost", lambda c: c.lose_agent(c.agents[-1].id)),
+    (70, "the leading Mesos master fails over", lambda c: c.fail_over_master()),
+    (100, "the lost agent is back", lambda c: c.restore_agent(c.agents[-1].id)),
+]
 
 
 def influxdb_is_there(url: str) -> bool:
@@ -126,6 +141,12 @@ def run(args: argparse.Namespace) -> int:
                 elapsed = time.monotonic() - started
                 if int(elapsed) % 10 == 0:
                     print_status(daemon, output)
+                if int(elapsed) % 30 == 2:
+                    print_checks(cluster)
+                for at, what, action in SCENARIO:
+                    if args.scenario and at <= elapsed < at + 1:
+                        say(f"scenario: {what}")
+                        action(cluster)
                 if args.duration is not None and elapsed >= args.duration:
                     break
         finally:
@@ -135,6 +156,16 @@ def run(args: argparse.Namespace) -> int:
         print_status(daemon, output)
     say("stopped cleanly")
     return 0
+
+
+def print_checks(cluster: object) -> None:
+    from clusterwatch.scheduler.demo_checks import run_checks, table
+
+    results = run_checks(cluster)
+    if results:
+        say("checks, as Nagios runs them (see packaging/nagios/):")
+        for row in table(results):
+            print(row, flush=True)
 
 
 def print_status(daemon: object, output: Path) -> None:
