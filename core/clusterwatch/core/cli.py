@@ -25,6 +25,7 @@ VERBS: dict[str, tuple[str, str]] = {
     ),
     "collect": ("clusterwatch.scheduler.collect_command", "one collection cycle, for debugging"),
     "sim": ("clusterwatch.sim.command", "serve a simulated Mesos/Marathon cluster"),
+    "sim-control": ("clusterwatch.sim.control_command", "break or steer a running simulator"),
 }
 
 EXIT_OK = 0
