@@ -128,3 +128,15 @@ def framework_info(fw: Framework) -> dict[str, Any]:
         "capabilities": list(fw.capabilities),
         "webui_url": fw.webui_url,
     }
+
+
+def version(sim: Simulation) -> dict[str, Any]:
+    """``/version`` of a master or an agent (both run the same build)."""
+    return {
+        "build_date": BUILD_DATE,
+        "build_time": BUILD_TIME,
+        "build_user": "",
+        "git_sha": sim.git_sha,
+        "git_tag": sim.config.mesos_version,
+        "version": sim.config.mesos_version,
+    }

@@ -305,14 +305,7 @@ class MasterHost:
         })  # fmt: skip
 
     def version(self, request: Request, params: dict[str, str]) -> Response:
-        return json_response({
-            "build_date": mesos_json.BUILD_DATE,
-            "build_time": mesos_json.BUILD_TIME,
-            "build_user": "",
-            "git_sha": self.sim.git_sha,
-            "git_tag": self.sim.config.mesos_version,
-            "version": self.sim.config.mesos_version,
-        })  # fmt: skip
+        return json_response(mesos_json.version(self.sim))
 
     def flags(self, request: Request, params: dict[str, str]) -> Response:
         return json_response({"flags": flags(self.sim)})

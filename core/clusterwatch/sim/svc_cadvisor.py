@@ -3,6 +3,7 @@ Builders: ``cadvisor.py`` and ``cadvisor_metrics.py``."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 from clusterwatch.sim import cadvisor, cadvisor_metrics
@@ -102,7 +103,14 @@ class CadvisorHost:
 
 
 def _count(request: Request) -> int | None:
+    """Samples wanted: ``?count=`` (v2.0), or ``num_stats`` of the JSON body (v1.x, the
+    ContainerInfoRequest real cAdvisor reads from the body of any method)."""
     try:
-        return int(request.arg("count")) if request.arg("count") else None
-    except ValueError:
+        if request.arg("count"):
+            return int(request.arg("count"))
+        if request.body.strip():
+            wanted = json.loads(request.body).get("num_stats")
+            return wanted if isinstance(wanted, int) and wanted > 0 else None
+    except (ValueError, AttributeError):
         return None
+    return None
