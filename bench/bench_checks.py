@@ -4,7 +4,9 @@
 - ``python -c "import nagiosplugin"`` (the Python floor: interpreter + the framework).
 
 Each plugin does a full, real run against loopback servers this script starts (a ZooKeeper 4lw
-responder for three members, an HTTP server with a stats CSV, a keepalived dump on disk).
+responder for three members, an HTTP server with a stats CSV, a keepalived dump on disk, an
+InfluxDB-like /query answer, and the cluster simulator for the Mesos, Marathon, Consul and Chronos
+plugins: 3 masters, 3 Marathons, 10 agents).
 One ``hyperfine`` invocation, median per command. The source roots are byte-compiled first (as
 the RPM install does; this environment may set PYTHONDONTWRITEBYTECODE, which would otherwise
 time the compiler). Prints ``<name>: <value> <unit>`` lines.
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
@@ -68,6 +71,23 @@ class _Stats(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _Influx(http.server.BaseHTTPRequestHandler):
+    """An InfluxDB 1.x /query answer whose newest point is 10 s old."""
+
+    def do_GET(self) -> None:
+        newest = int((time.time() - 10) * 1000)
+        body = json.dumps({"results": [{"statement_id": 0, "series": [
+            {"name": "mesos_master", "columns": ["time", "cpus"], "values": [[newest, 1]]}]}]})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 class _FourLetter(socketserver.BaseRequestHandler):
     reply = MNTR
 
@@ -100,11 +120,18 @@ def main() -> None:
         socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Leader),
         socketserver.ThreadingTCPServer(("127.0.0.1", 0), _FourLetter),
         socketserver.ThreadingTCPServer(("127.0.0.1", 0), _FourLetter),
+        http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Influx),
     ]
     for server in servers:
         _serve(server)
     web_port = servers[0].server_address[1]
-    zk_hosts = ",".join(f"127.0.0.1:{s.server_address[1]}" for s in servers[1:])
+    zk_hosts = ",".join(f"127.0.0.1:{s.server_address[1]}" for s in servers[1:4])
+    influx_port = servers[4].server_address[1]
+
+    from clusterwatch.sim import Cluster
+
+    cluster = Cluster(agents=10, apps=5, seed=1).start()
+    masters = ",".join(cluster.master_urls)
 
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "keepalived.data"
@@ -117,6 +144,18 @@ def main() -> None:
             "check_haproxy_backends": [str(BIN / "check_haproxy_backends"), "-U",
                                        f"http://127.0.0.1:{web_port}/stats", "-w", "2"],
             "check_keepalived": [str(BIN / "check_keepalived"), "-f", str(dump)],
+            "check_mesos_quorum": [str(BIN / "check_mesos_quorum"), "-H", masters],
+            "check_consul_quorum": [str(BIN / "check_consul_quorum"), "-H", cluster.consul_url],
+            "check_marathon_leader": [str(BIN / "check_marathon_leader"), "-H",
+                                      ",".join(cluster.marathon_urls)],
+            "check_mesos_agents": [str(BIN / "check_mesos_agents"), "-H", masters],
+            "check_mesos_resources": [str(BIN / "check_mesos_resources"), "-H", masters],
+            "check_marathon_apps": [str(BIN / "check_marathon_apps"), "-H",
+                                    cluster.marathon_urls[0]],
+            "check_chronos_jobs": [str(BIN / "check_chronos_jobs"), "-H",
+                                   cluster.chronos_url or ""],
+            "check_freshness": [str(BIN / "check_freshness"), "--influxdb",
+                                f"http://127.0.0.1:{influx_port}", "--database", "cw"],
         }
         for name, argv in commands.items():  # each must work before it is timed
             done = subprocess.run(argv, capture_output=True, text=True)
@@ -132,6 +171,7 @@ def main() -> None:
         results = json.loads(export.read_text())["results"]
     for server in servers:
         server.shutdown()
+    cluster.stop()
 
     medians = {name: r["median"] * 1000 for name, r in zip(commands, results, strict=True)}
     floor = medians["import nagiosplugin (Python floor)"]

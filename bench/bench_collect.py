@@ -7,8 +7,9 @@ a child process, so this process's CPU time is the collectors' alone. Measured h
   other, as the daemon runs them (fetch, JSON, mapping to points); wall time, CPU seconds of
   this process, points, and the peak RSS of this process;
 - **baseline**: the same GETs (every agent's ``/metrics/snapshot`` and ``/monitor/statistics``,
-  every cAdvisor's ``subcontainers``, the leader's ``/master/slaves`` and ``/master/frameworks``
-  and Marathon's ``/v2/apps``) with the same ``Http`` client and the same fan-out, each body
+  every cAdvisor's ``subcontainers`` with the same two samples, the leader's
+  ``/master/state-summary`` and ``/master/slaves``, the masters' snapshots and Marathon's
+  ``/v2/apps`` and ``/metrics``) with the same ``Http`` client and the same fan-out, each body
   through ``json.loads`` and dropped: no mapping. cycle - baseline is what mapping costs.
 
 The simulator shares the two cores, so wall times include waiting for it; the CPU figures
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from clusterwatch.collectors.cadvisor import PATH, QUERY
 from clusterwatch.collectors.common import fan_out
 from clusterwatch.core.config_schema import ClusterConfig, Config, HttpConfig, SourceConfig
 from clusterwatch.core.http import Http
@@ -98,17 +100,19 @@ def full_cycle(config: Config, http: Http) -> tuple[int, int, dict[str, float]]:
 
 def raw_fetch(info: dict[str, Any], http: Http) -> int:
     """Baseline: every body the cycle reads, GET + json.loads, nothing kept."""
-    urls = [info["leader"] + "/master/slaves", info["leader"] + "/master/frameworks",
+    summary = info["leader"] + "/master/state-summary"
+    urls = [summary, summary, info["leader"] + "/master/slaves",  # as the three sources do
             info["marathon_leader"] + "/v2/apps?embed=apps.counts&embed=apps.deployments"
             "&embed=apps.lastTaskFailure&embed=apps.taskStats"]  # fmt: skip
     urls += [m + "/metrics/snapshot" for m in info["masters"]]
     urls += [m + "/metrics" for m in info["marathon"]]
     for mesos, cadvisor in info["agents"]:
         urls += [mesos + "/metrics/snapshot", mesos + "/monitor/statistics",
-                 cadvisor + "/api/v1.3/subcontainers/"]  # fmt: skip
+                 cadvisor + PATH]  # fmt: skip
 
     def get(url: str) -> int:
-        body = http.request("GET", url).body
+        query = QUERY if url.endswith(PATH) else None
+        body = http.request("GET", url, json_body=query).body
         json.loads(body)
         return len(body)
 
@@ -134,7 +138,7 @@ def bench_size(agents: int, per_agent: int) -> dict[str, float]:
             size, base_wall, base_cpu = timed(lambda: raw_fetch(info, http))
             print(f"[{agents} agents] baseline raw fetch: {base_wall:.2f} s wall, "
                   f"{base_cpu:.2f} s CPU, {size / 1e6:.0f} MB of JSON")
-            (points2, _, per_source2), wall2, cpu2 = timed(lambda: full_cycle(config, http))
+            (_, _, per_source2), wall2, cpu2 = timed(lambda: full_cycle(config, http))
             print(f"[{agents} agents] cycle (warm): {wall2:.2f} s wall, {cpu2:.2f} s CPU; "
                   + ", ".join(f"{k} {v:.2f} s" for k, v in per_source2.items()))
         best_wall, best_cpu = min((wall, cpu), (wall2, cpu2))

@@ -38,8 +38,12 @@ def config_for(cluster: Cluster, masters: list[str] | None = None, zookeeper: st
             zookeeper=zookeeper,
         ),
         http=FAST,
-        sources={"mesos_master": SourceConfig(), "mesos_agent": SourceConfig(),
-                 "cadvisor": cadvisor, "marathon": SourceConfig()},  # fmt: skip
+        sources={
+            "mesos_master": SourceConfig(),
+            "mesos_agent": SourceConfig(),
+            "cadvisor": cadvisor,
+            "marathon": SourceConfig(),
+        },
     )
 
 

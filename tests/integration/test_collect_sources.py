@@ -90,7 +90,8 @@ def test_mesos_cluster_totals_are_the_sums_over_the_agents(frozen: Cluster) -> N
     assert fields["gpus_total"] == sum(a.resources.gpus for a in active)
     assert fields["agents_active"] == len(active) == 12
     assert fields["tasks_running"] == len(running_tasks(frozen))
-    assert fields["cpus_used_ratio"] == pytest.approx(fields["cpus_used"] / fields["cpus_total"])
+    ratio = float(fields["cpus_used"]) / float(fields["cpus_total"])
+    assert fields["cpus_used_ratio"] == pytest.approx(ratio)
     assert cluster.tags == {"cluster": "sim"}
     masters = of(report.result.points, "mesos_master")
     assert sorted(p.tags["host"] for p in masters) == sorted(m.ip for m in sim.masters)

@@ -66,6 +66,25 @@ def _keepalived(case: str, t: Targets) -> list[str]:
     return ["-f", path, "-t", "1"]
 
 
+def _http(
+    *extra: str, flag: str = "-H", garbage: str = "html"
+) -> Callable[[str, Targets], list[str]]:
+    """Arguments for an HTTP plugin whose target is ``flag URL``; ``garbage``: ``html`` (an
+    HTML page over HTTP) or ``tcp`` (a reply that is not HTTP at all)."""
+
+    def argv(case: str, t: Targets) -> list[str]:
+        junk = t.html_url if garbage == "html" else f"http://{t.garbage_tcp}"
+        url = {"refused": f"http://{t.refused}", "hang": f"http://{t.hanging}",
+               "garbage": junk}[case]  # fmt: skip
+        return [flag, url, *extra, "-t", "1"]
+
+    return argv
+
+
+DOWN_IS_CRITICAL = {"refused": 2, "hang": 2, "garbage": 2}
+"""Quorum-style checks: a member that cannot be read is down, and none up is CRITICAL."""
+CANNOT_CHECK = {"refused": 3, "hang": 3, "garbage": 3}
+
 PLUGINS = [
     # a ZooKeeper member that cannot be reached or hangs is down: 0/1 serving is CRITICAL
     Plugin("check_zookeeper_quorum", "ZOOKEEPER_QUORUM", _zk,
@@ -74,6 +93,15 @@ PLUGINS = [
            {"refused": 3, "hang": 3, "garbage": 3}),
     Plugin("check_keepalived", "KEEPALIVED", _keepalived,
            {"refused": 3, "hang": 3, "garbage": 3}),
+    Plugin("check_mesos_quorum", "MESOS_QUORUM", _http(), DOWN_IS_CRITICAL),
+    Plugin("check_consul_quorum", "CONSUL_QUORUM", _http(), DOWN_IS_CRITICAL),
+    Plugin("check_marathon_leader", "MARATHON_LEADER", _http(garbage="tcp"), DOWN_IS_CRITICAL),
+    Plugin("check_mesos_agents", "MESOS_AGENTS", _http(), CANNOT_CHECK),
+    Plugin("check_mesos_resources", "MESOS_RESOURCES", _http(), CANNOT_CHECK),
+    Plugin("check_marathon_apps", "MARATHON_APPS", _http(), CANNOT_CHECK),
+    Plugin("check_chronos_jobs", "CHRONOS_JOBS", _http(garbage="tcp"), CANNOT_CHECK),
+    Plugin("check_freshness", "FRESHNESS", _http("--database", "cw", flag="--influxdb"),
+           CANNOT_CHECK),
 ]
 IDS = [p.script for p in PLUGINS]
 

@@ -10,8 +10,8 @@ from clusterwatch.checks.minimum import minimum_arg
 
 
 def agents(active: int, inactive: int = 0) -> list[AgentView]:
-    return ([AgentView(f"S{i}", f"a{i}", "active") for i in range(active)]
-            + [AgentView(f"S{active + i}", f"b{i}", "inactive") for i in range(inactive)])  # fmt: skip
+    up = [AgentView(f"S{i}", f"a{i}", "active") for i in range(active)]
+    return up + [AgentView(f"S{active + i}", f"b{i}", "inactive") for i in range(inactive)]
 
 
 def test_parse_marks_inactive_recovered_and_unreachable() -> None:
@@ -41,7 +41,9 @@ def test_counts_are_minimums(active: int, expected_state: int) -> None:
 def test_percent_of_expected_counts_missing_agents() -> None:
     found = judge(agents(8), 10, minimum_arg("90%"), minimum_arg("70%"))
     assert worst(found) == WARNING
-    assert found[0].text == "8/10 agents active, 2 expected agents not registered, warning minimum 90%"
+    assert found[0].text == (
+        "8/10 agents active, 2 expected agents not registered, warning minimum 90%"
+    )
 
 
 def test_percent_of_registered_without_expected() -> None:

@@ -110,3 +110,13 @@ def test_bad_urls() -> None:
 def test_join_adds_the_scheme_and_one_slash() -> None:
     assert quickhttp.join("m1:5050/", "/flags") == "http://m1:5050/flags"
     assert quickhttp.join("https://m1", "/flags") == "https://m1/flags"
+
+
+@pytest.mark.parametrize(("url", "parts"), [
+    ("http://m1:5050/master/redirect", ("http", "m1", 5050, "/master/redirect")),
+    ("https://es.example", ("https", "es.example", 443, "/")),
+    ("http://u:p@[::1]:8086/query?db=x#f", ("http", "::1", 8086, "/query?db=x")),
+    ("HTTP://h?x=1", ("http", "h", 80, "/?x=1")),
+])  # fmt: skip
+def test_urls_are_split_without_urllib(url: str, parts: tuple[str, str, int, str]) -> None:
+    assert quickhttp._split(url) == parts

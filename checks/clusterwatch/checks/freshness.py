@@ -230,7 +230,7 @@ def usage_problem(args: argparse.Namespace) -> str | None:
 def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
     problem = usage_problem(args)
     if problem:
-        raise plugin.UsageError(problem)
+        raise ClusterwatchError(problem)  # exit 3 with the reason, as a usage error
     return findings.check(
         NAME, Measure(args, progress),
         plugin.RangeContext("age", args.warning, args.critical, fmt_metric=describe_age),

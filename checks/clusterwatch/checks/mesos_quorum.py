@@ -4,11 +4,11 @@
     check_mesos_quorum --zookeeper zk1:2181,zk2:2181 [--znode /mesos] [--masters N] [-t 10] [-v]
 
 Masters come from ``-H`` or from ZooKeeper (the ``json.info_*`` znodes under ``--znode``; the
-lowest sequence is the leader ZooKeeper elected). Every master is asked ``/metrics/snapshot``
-and ``/flags`` at once, each within 80 % of the time left; one that does not answer, or answers
-something that is not a snapshot, counts as down (with the reason), never as UNKNOWN.
-A leader count other than one is confirmed by asking again once (a fail-over in progress shows
-0 or 2 leaders for an instant).
+lowest sequence is the leader ZooKeeper elected). Every master is asked ``/metrics/snapshot`` at
+once (the elected one ``/flags`` too), each within 80 % of the time left; one that does not
+answer, or answers something that is not a snapshot, counts as down (with the reason), never as
+UNKNOWN. A leader count other than one is confirmed by asking again once (a fail-over in
+progress shows 0 or 2 leaders for an instant).
 
 - CRITICAL: no master with ``master/elected`` 1, or more than one; the leader's
   ``registrar/log/recovered`` is not 1; fewer masters up than the quorum; in ZooKeeper mode
@@ -64,11 +64,10 @@ class MasterView:
     def describe(self) -> str:
         if not self.up:
             return f"{self.url}: down ({self.error})"
-        role = "leader" if self.elected else "standby"
-        extra = ""
-        if self.elected:
-            extra = ", registrar " + ("recovered" if self.recovered == 1 else "NOT recovered")
-        return f"{self.url}: {role}{extra}, quorum flag {self.quorum or 'unknown'}"
+        if not self.elected:
+            return f"{self.url}: standby"
+        registrar = "recovered" if self.recovered == 1 else "NOT recovered"
+        return f"{self.url}: leader, registrar {registrar}, quorum flag {self.quorum or '?'}"
 
 
 def from_snapshot(url: str, snapshot: Any, flags: Any = None) -> MasterView:
@@ -98,13 +97,16 @@ def _snapshot(url: str, deadline: float) -> Any:
 
 
 def ask_master(url: str, timeout: float) -> MasterView:
-    """Snapshot, then flags; a failed snapshot is a down master, failed flags only no quorum."""
+    """Snapshot, then the elected master's flags (its quorum); a failed snapshot is a down
+    master, failed flags only an unknown quorum flag."""
     deadline = time.monotonic() + timeout
     try:
         snapshot = _snapshot(url, deadline)
     except FetchError as exc:
         status = f"HTTP {exc.status}: " if exc.status is not None else ""
         return MasterView(url, error=f"{status}{exc.reason}")
+    if not isinstance(snapshot, dict) or snapshot.get("master/elected") != 1:
+        return from_snapshot(url, snapshot)
     try:
         flags = quickhttp.get_json(
             quickhttp.join(url, "/flags"), max(0.001, deadline - time.monotonic())

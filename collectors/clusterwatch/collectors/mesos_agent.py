@@ -1,13 +1,14 @@
 """Mesos agents: every registered agent, its own snapshot, and its executors' resource usage.
 
-Fetch (per cycle): the leader's ``/master/slaves`` (every registered agent: hostname, pid
-``slave(1)@ip:port``, resources, used resources, active) and ``/master/frameworks`` (framework
-names for the executor tags); then, per *active* agent, ``/metrics/snapshot`` and
-``/monitor/statistics``. An agent that fails is a per-target error; its master-side view
-(resources, ``active``) is still written. Inactive agents are not fetched: each is a
-per-target error (the master says it is unreachable or deactivated) and its ``active`` field
-is false. When several daemons split the agents
-(``ctx.owns_agent``), only this daemon's agents are written, master-side view included.
+Fetch (per cycle): the leader's ``/master/state-summary`` (every registered agent: hostname,
+pid ``slave(1)@ip:port``, resources, used resources, active; and the framework names for the
+executor tags, without the tasks ``/master/frameworks`` would list; masters without it are
+read through ``/master/slaves`` and ``/master/frameworks``); then, per *active* agent,
+``/metrics/snapshot`` and ``/monitor/statistics``. An agent that fails is a per-target error;
+its master-side view (resources, ``active``) is still written. Inactive agents are not
+fetched: each is a per-target error (the master says it is unreachable or deactivated) and
+its ``active`` field is false. When several daemons split the agents (``ctx.owns_agent``),
+only this daemon's agents are written, master-side view included.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from clusterwatch.collectors.discovery import (
     registered_agents,
 )
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
+from clusterwatch.core.errors import FetchError
 from clusterwatch.core.metric_table import (
     COUNTER,
     CUMULATIVE,
@@ -46,6 +48,7 @@ from clusterwatch.core.metric_table import (
 )
 from clusterwatch.core.point import Point
 
+SUMMARY = "/master/state-summary"
 _RESOURCES = ("cpus", "gpus")
 _SIZES = ("mem", "disk")
 
@@ -214,22 +217,42 @@ def _collect_agent(
     return result
 
 
+def agents_and_frameworks(
+    ctx: CollectContext, leader: str, result: CollectResult
+) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
+    """The registered agents and the framework names, from the leader's state summary.
+
+    ``/master/state-summary`` carries both without a single task, where ``/master/frameworks``
+    lists every task (150 MB on a 10,000-agent cluster). A master without it (404) is read
+    the old way: ``/master/slaves``, then ``/master/frameworks`` (a failure there is recorded
+    in ``result`` and the names are None).
+    """
+    try:
+        doc = ctx.http.get_json(join(leader, SUMMARY))
+    except FetchError as exc:
+        if exc.status != 404:
+            raise
+    else:
+        return registered_agents(doc), framework_names(doc)
+    agents = registered_agents(ctx.http.get_json(join(leader, "/master/slaves")))
+    url = join(leader, "/master/frameworks")
+    return agents, guarded(result, url, lambda: framework_names(ctx.http.get_json(url)))
+
+
 def collect(ctx: CollectContext) -> CollectResult:
     result = CollectResult()
     leader = guarded(result, "mesos masters", lambda: find_leader(ctx))
     if leader is None:
         result.targets_total = 1
         return result
-    slaves_url = join(leader, "/master/slaves")
-    agents = guarded(result, slaves_url, lambda: registered_agents(ctx.http.get_json(slaves_url)))
-    if agents is None:
+    found = guarded(
+        result, join(leader, SUMMARY), lambda: agents_and_frameworks(ctx, leader, result)
+    )
+    if found is None:
         result.targets_total = 1
         return result
+    agents, frameworks = found
     agents = owned_agents(ctx, agents)
-    frameworks_url = join(leader, "/master/frameworks")
-    frameworks = guarded(
-        result, frameworks_url, lambda: framework_names(ctx.http.get_json(frameworks_url))
-    )
     return merge(
         result, fan_out(lambda agent: _collect_agent(ctx, agent, frameworks or {}), agents)
     )

@@ -91,8 +91,12 @@ def error_reason(headers: Mapping[str, str], body: bytes) -> str:
         return excerpt(body[:400].decode("utf-8", "replace"))
     if isinstance(data, dict):
         error = data.get("error")
-        if isinstance(error, dict) and isinstance(error.get("reason"), str):
-            return excerpt(error["reason"], 120)  # Elasticsearch
+        if isinstance(error, dict):  # Elasticsearch: the root cause says more ("all shards...")
+            causes = error.get("root_cause")
+            first = causes[0] if isinstance(causes, list) and causes else error
+            reason = first.get("reason") if isinstance(first, dict) else None
+            if isinstance(reason, str) or isinstance(reason := error.get("reason"), str):
+                return excerpt(reason, 120)
         for key in ("message", "error", "reason"):
             if isinstance(data.get(key), str):
                 return excerpt(data[key], 120)
@@ -124,17 +128,28 @@ def decode_json(url: str, status: int, headers: Mapping[str, str], body: bytes) 
 
 
 def _split(url: str) -> tuple[str, str, int, str]:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        raise FetchError(url, "bad port in URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """``scheme, host, port, path?query`` (urllib.parse would cost start-up time)."""
+    scheme, sep, rest = url.partition("://")
+    scheme = scheme.lower()
+    if not sep or scheme not in ("http", "https"):
         raise FetchError(url, "URL must be http:// or https://host[:port]/path")
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    netloc, path = rest[:cut].rpartition("@")[2], rest[cut:].partition("#")[0]
+    if netloc.startswith("["):  # [IPv6]:port
+        host, _, tail = netloc[1:].partition("]")
+        port_text = tail[1:] if tail.startswith(":") else ""
+        if tail and not tail.startswith(":"):
+            raise FetchError(url, "bad host in URL")
+    else:
+        host, _, port_text = netloc.partition(":")
+    if not host:
+        raise FetchError(url, "URL must be http:// or https://host[:port]/path")
+    if port_text and (not port_text.isdigit() or not 0 < int(port_text) < 65536):
+        raise FetchError(url, "bad port in URL")
+    port = int(port_text) if port_text else (443 if scheme == "https" else 80)
+    if not path.startswith("/"):
+        path = "/" + path
+    return scheme, host, port, path
 
 
 def _read_all(sock: socket.socket, deadline: float) -> bytes:
