@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from clusterwatch.checks import haproxy_backends
+from clusterwatch.checks import haproxy_backends, minimum
 from tests.unit.check_fakes import closed_port, http, reply, send_http, serving
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -212,6 +212,6 @@ def test_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixtu
     ],
 )
 def test_minimum_specs(spec: str, up: int, total: int, ok: bool, text: str) -> None:
-    minimum = haproxy_backends.minimum_arg(spec)
-    assert minimum.matches(up, total) is ok
-    assert str(minimum) == text
+    parsed = minimum.minimum_arg(spec)
+    assert parsed.matches(up, total) is ok
+    assert str(parsed) == text

@@ -174,7 +174,7 @@ def test_garbage_on_the_socket_is_a_fetch_error() -> None:
         haproxy_stats.fetch(server.address, timeout=2)
 
 
-@pytest.mark.parametrize(("status", "text"), [(401, "unauthorized"), (503, "X")])
+@pytest.mark.parametrize(("status", "text"), [(401, "unauthorized"), (503, "HTML")])
 def test_http_error_statuses_are_fetch_errors(status: int, text: str) -> None:
     with (
         serving(http(status, "<html>no</html>")) as server,

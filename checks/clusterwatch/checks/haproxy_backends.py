@@ -26,13 +26,12 @@ An unreachable stats source or a body that is not the CSV is UNKNOWN.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 
 import nagiosplugin
 
-from clusterwatch.checks import plugin
+from clusterwatch.checks import minimum, plugin, targets
 from clusterwatch.core import haproxy_stats
 from clusterwatch.core.errors import ClusterwatchError
 
@@ -44,58 +43,6 @@ if TYPE_CHECKING:
 NAME = "haproxy_backends"
 DEFAULT_PASSWORD_ENV = "CLUSTERWATCH_HAPROXY_PASSWORD"
 UP_STATES = frozenset({"up"})
-
-
-class Minimum:
-    """A ``-w``/``-c`` value: a range over the count of servers up, or over their percentage."""
-
-    def __init__(self, range: nagiosplugin.Range, percent: bool) -> None:
-        self.range = range
-        self.percent = percent
-
-    def in_servers(self, total: int) -> nagiosplugin.Range:
-        """The range expressed in servers for a backend of ``total`` servers (for perfdata)."""
-        if not self.percent:
-            return self.range
-        start, end = self.range.start, self.range.end
-        lo = start if math.isinf(start) else math.ceil(start * total / 100 - 1e-9)
-        hi = end if math.isinf(end) else math.floor(end * total / 100 + 1e-9)
-        prefix = "@" if self.range.invert else ""
-        low = "~" if lo == -math.inf else plugin.format_value(lo)
-        high = "" if hi == math.inf else plugin.format_value(hi)
-        return plugin.parse_range(f"{prefix}{low}:{high}")
-
-    def matches(self, up: int, total: int) -> bool:
-        if self.percent:
-            return bool(self.range.match(100.0 * up / total if total else 0.0))
-        return bool(self.range.match(up))
-
-    def __str__(self) -> str:
-        unit = "%" if self.percent else ""
-        r = self.range
-        if not r.invert and r.end == math.inf and r.start != -math.inf:
-            return plugin.format_value(r.start) + unit
-        return plugin.format_range(r) + unit
-
-
-def minimum_arg(spec: str) -> Minimum:
-    text = spec.strip()
-    percent = text.endswith("%")
-    if percent:
-        text = text[:-1]
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        text += ":"
-    try:
-        return Minimum(plugin.parse_range(text), percent)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid minimum {spec!r}") from None
-
-
-def regex_arg(spec: str) -> re.Pattern[str]:
-    try:
-        return re.compile(spec)
-    except re.error as exc:
-        raise argparse.ArgumentTypeError(f"invalid regular expression {spec!r}: {exc}") from None
 
 
 class Backend:
@@ -155,7 +102,7 @@ class Backends(nagiosplugin.Resource):  # type: ignore[misc]
 
 
 class BackendContext(nagiosplugin.Context):  # type: ignore[misc]
-    def __init__(self, warning: Minimum | None, critical: Minimum | None) -> None:
+    def __init__(self, warning: minimum.Minimum | None, critical: minimum.Minimum | None) -> None:
         super().__init__("backend")
         self.warning = warning
         self.critical = critical
@@ -181,8 +128,8 @@ class BackendContext(nagiosplugin.Context):  # type: ignore[misc]
         total = metric.max
         return plugin.PerfData(
             metric.name, metric.value,
-            warn=self.warning.in_servers(total) if self.warning else None,
-            crit=self.critical.in_servers(total) if self.critical else None,
+            warn=self.warning.in_units(total) if self.warning else None,
+            crit=self.critical.in_units(total) if self.critical else None,
             min=0, max=total,
         )
 
@@ -230,11 +177,12 @@ def parser() -> plugin.ArgumentParser:
     p.add_argument("--password-file", metavar="FILE", help="file whose first line is the password")
     p.add_argument("--password-env", metavar="VAR", default=DEFAULT_PASSWORD_ENV,
                    help=f"variable holding the password (default {DEFAULT_PASSWORD_ENV})")
-    p.add_argument("-b", "--backend", type=regex_arg, metavar="REGEX",
+    p.add_argument("-b", "--backend", type=targets.regex_arg, metavar="REGEX",
                    help="only backends whose name matches (re.search)")
-    p.add_argument("-w", "--warning", type=minimum_arg, default=minimum_arg("100%"), metavar="MIN",
+    at_least = minimum.minimum_arg
+    p.add_argument("-w", "--warning", type=at_least, default=at_least("100%"), metavar="MIN",
                    help="minimum servers up, count or N%% (default 100%%)")
-    p.add_argument("-c", "--critical", type=minimum_arg, default=minimum_arg("1"), metavar="MIN",
+    p.add_argument("-c", "--critical", type=at_least, default=at_least("1"), metavar="MIN",
                    help="minimum servers up, count or N%% (default 1)")
     return p
 

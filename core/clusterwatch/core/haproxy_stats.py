@@ -270,98 +270,19 @@ def _basic_auth(user: str | None, password: str | None) -> dict[str, str]:
 def fetch_http(
     url: str, timeout: float, user: str | None = None, password: str | None = None
 ) -> str:
-    """GET the ``;csv`` stats page (basic auth when ``user`` is given).
-
-    ``http://`` is one HTTP/1.0 request on a raw socket (``http.client`` would add ~15 ms of
-    imports to every plugin start); ``https://`` goes through ``http.client``.
-    """
-    from urllib.parse import urlsplit
+    """GET the ``;csv`` stats page (basic auth when ``user`` is given), via core.quickhttp."""
+    from clusterwatch.core import quickhttp
 
     full = csv_url(url)
-    parts = urlsplit(full)
-    try:
-        port = parts.port
-    except ValueError:
-        raise FetchError(url, "bad port in stats URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if not full.startswith(("http://", "https://")):
         raise FetchError(url, "stats URL must be http:// or https://host[:port]/path")
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = {"Accept": "text/csv, text/plain", **_basic_auth(user, password)}
-    deadline = time.monotonic() + timeout
-    try:
-        if parts.scheme == "https":
-            status, reason, body = _get_https(parts.hostname, port, path, headers, timeout)
-        else:
-            status, reason, body = _get_http(parts.hostname, port or 80, path, headers, deadline)
-    except FetchError as exc:
-        raise FetchError(full, exc.reason) from None
-    except socket.gaierror as exc:
-        raise FetchError(full, f"cannot resolve host: {exc.strerror}") from None
-    except TimeoutError:
-        raise FetchError(full, f"timed out after {timeout:g}s") from None
-    except OSError as exc:
-        raise FetchError(full, (exc.strerror or str(exc)).lower()) from None
-    if status == 401:
-        raise FetchError(full, "unauthorized (check user and password)", status)
-    if status != 200:
-        raise FetchError(full, reason or "unexpected status", status)
-    return body.decode("utf-8", errors="replace")
-
-
-def _get_http(
-    host: str, port: int, path: str, headers: dict[str, str], deadline: float
-) -> tuple[int, str, bytes]:
-    lines = [f"GET {path} HTTP/1.0", f"Host: {host}:{port}", "Connection: close"]
-    lines += [f"{k}: {v}" for k, v in headers.items()]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    left = max(0.001, deadline - time.monotonic())
-    with socket.create_connection((host, port), timeout=left) as sock:
-        sock.sendall(request)
-        raw = _read_all(sock, deadline, host)
-    head, sep, body = raw.partition(b"\r\n\r\n")
-    if not sep:
-        head, sep, body = raw.partition(b"\n\n")
-    status_line = head.split(b"\n", 1)[0].decode("latin-1").strip()
-    words = status_line.split(" ", 2)
-    if len(words) < 2 or not words[0].startswith("HTTP/") or not words[1].isdigit():
-        raise FetchError(host, f"not an HTTP reply: {_excerpt(status_line)}")
-    if b"transfer-encoding: chunked" in head.lower():
-        body = _dechunk(body)
-    return int(words[1]), (words[2] if len(words) > 2 else ""), body
-
-
-def _dechunk(body: bytes) -> bytes:
-    out, rest = [], body
-    while rest:
-        size_line, _, rest = rest.partition(b"\r\n")
-        try:
-            size = int(size_line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise FetchError("", "bad chunked encoding") from None
-        if size == 0:
-            break
-        out.append(rest[:size])
-        rest = rest[size + 2 :]
-    return b"".join(out)
-
-
-def _get_https(
-    host: str, port: int | None, path: str, headers: dict[str, str], timeout: float
-) -> tuple[int, str, bytes]:
-    import http.client  # only for TLS: it costs start-up time the plain path does not pay
-
-    conn = http.client.HTTPSConnection(host, port, timeout=timeout)
-    try:
-        conn.request("GET", path, headers={**headers, "Connection": "close"})
-        response = conn.getresponse()
-        body = response.read(MAX_BYTES + 1)
-    except http.client.HTTPException as exc:
-        raise FetchError(host, f"bad HTTP reply ({type(exc).__name__})") from None
-    finally:
-        conn.close()
-    if len(body) > MAX_BYTES:
-        raise FetchError(host, f"reply longer than {MAX_BYTES} bytes")
-    return response.status, response.reason, body
+    reply = quickhttp.get(full, timeout, headers)
+    if reply.status == 401:
+        raise FetchError(full, "unauthorized (check user and password)", reply.status)
+    if reply.status != 200:
+        raise FetchError(full, reply.error_text(), reply.status)
+    return reply.body.decode("utf-8", errors="replace")
 
 
 def fetch(
