@@ -2,7 +2,7 @@
 # Install what the integration tests' real servers need (see tests/services/servers.py).
 # Idempotent and quick when everything is there; `make services` runs it.
 #
-#   apt: influxdb victoria-metrics zookeeper haproxy nagios4-core rpm hyperfine
+#   apt: influxdb victoria-metrics zookeeper haproxy nagios4-core rpm hyperfine icinga2-bin
 #        monitoring-plugins-basic unzip   (apt-get update once, only when one is missing;
 #        their services are not started: a policy-rc.d forbids it during the install)
 #   Elasticsearch integ-test zip, through Maven, cached in .cache/es and unpacked once
@@ -20,7 +20,7 @@ ES_ZIP="$CACHE/es/elasticsearch-$ES_VERSION.zip"
 ES_HOME="$CACHE/elasticsearch-$ES_VERSION"
 SERVICE_USER=cwtest
 APT_PACKAGES=(influxdb victoria-metrics zookeeper haproxy nagios4-core rpm hyperfine
-              monitoring-plugins-basic unzip)
+              monitoring-plugins-basic unzip icinga2-bin)
 
 log() { echo "services: $*"; }
 die() { echo "services: ERROR: $*" >&2; exit 1; }

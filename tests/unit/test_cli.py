@@ -76,3 +76,17 @@ def test_config_show_hides_secrets(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "hunter2" not in result.stdout
     assert 'password = "<secret from literal>"' in result.stdout
+
+
+def test_unwritable_state_dir_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[daemon]\nstate_dir = "{blocker}/state"\n[sources.zookeeper]\ntargets = ["127.0.0.1:9"]\n'
+        f'[sinks.f]\ntype = "file"\npath = "{tmp_path}/out.lp"\n'
+    )
+    result = run_cli("run", "--config", str(config))
+    assert result.returncode == 1
+    assert result.stderr.startswith("clusterwatch: error:")
+    assert "Traceback" not in result.stderr

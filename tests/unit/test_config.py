@@ -146,3 +146,10 @@ def test_config_is_frozen(tmp_path: Path) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.cluster.name = "x"  # type: ignore[misc]
     assert os.fspath(tmp_path)  # tmp_path used
+
+
+def test_unknown_source_name_lists_the_known_ones(tmp_path: Path) -> None:
+    main = write(tmp_path / "cw.toml", "[sources.mesos_masterr]\ninterval_seconds = 5\n")
+    [problem] = problems_of(main)
+    assert problem.startswith(f"{main}: sources.mesos_masterr: unknown source (known: ")
+    assert "mesos_master" in problem

@@ -110,6 +110,10 @@ def run_verb(run: object, args: argparse.Namespace) -> int:
     except ClusterwatchError as exc:
         print(f"clusterwatch: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except OSError as exc:  # a directory we may not write, a port in use, a full disk
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"clusterwatch: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -53,7 +53,24 @@ def load_config(path: Path | None = None, *, require_file: bool = True) -> Confi
         _merge(merged, table, str(file), (), origins)
     if problems:
         raise ConfigError(problems)
-    return from_table(Config, merged, origins)
+    config = from_table(Config, merged, origins)
+    _check_source_names(config, origins)
+    return config
+
+
+def _check_source_names(config: Config, origins: Mapping[KeyPath, str]) -> None:
+    from clusterwatch.core import registry  # a dict of names: cheap
+
+    known = registry.names("source")
+    unknown = [name for name in config.sources if name not in known]
+    if unknown:
+        raise ConfigError(
+            [
+                f"{origins.get(('sources', name), '<defaults>')}: sources.{name}: unknown source "
+                f"(known: {', '.join(known)})"
+                for name in unknown
+            ]
+        )
 
 
 def from_table(cls: type[T], table: Mapping[str, Any], origins: Mapping[KeyPath, str]) -> T:
