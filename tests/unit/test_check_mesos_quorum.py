@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from clusterwatch.checks import mesos_discovery, mesos_quorum
+from clusterwatch.checks import mesos_quorum
 from clusterwatch.checks.findings import CRITICAL, OK, WARNING, Finding, worst
 from clusterwatch.checks.mesos_quorum import MasterView, from_snapshot, judge
+from clusterwatch.core import mesos_leader
 
 FLAGS = {"flags": {"quorum": "2", "cluster": "t1"}}
 
@@ -89,14 +90,13 @@ def test_znodes_in_sequence_order_and_unusable_ones_skipped() -> None:
         "json.info_0000000013": b"not json",
         "log_replicas": b"",
     }
-    assert mesos_discovery.masters_from_znodes(entries) == [
+    assert [(m.sequence, m.url) for m in mesos_leader.masters_from_znodes(entries)] == [
         (7, "http://10.0.0.1:5050"), (12, "http://10.0.0.2:5050"),
     ]  # fmt: skip
 
 
 def test_redirect_votes_outvote_a_standby_claiming_to_lead() -> None:
-    votes = [mesos_discovery.Vote("m1", "http://m1:5050"), mesos_discovery.Vote("m2", "http://m2:5050"),
-             mesos_discovery.Vote("m3", "http://m1:5050")]  # fmt: skip
-    assert mesos_discovery.elect(votes) == "http://m1:5050"
-    assert mesos_discovery.elect(votes[:2]) is None
-    assert mesos_discovery.redirect_target("//10.0.0.1:5050") == "http://10.0.0.1:5050"
+    named = ["http://m1:5050", "http://m2:5050", "http://m1:5050"]
+    assert mesos_leader.elect(named) == "http://m1:5050"
+    assert mesos_leader.elect(named[:2]) is None
+    assert mesos_leader.redirect_target("//10.0.0.1:5050") == "http://10.0.0.1:5050"

@@ -128,8 +128,8 @@ def test_leader_is_the_lowest_znode_sequence() -> None:
 
 
 def test_redirect_location_names_the_leader() -> None:
-    assert discovery.redirect_leader("//m2.example.org:5050") == "http://m2.example.org:5050"
-    assert discovery.redirect_leader("//10.0.0.2:5050", "https") == "https://10.0.0.2:5050"
+    assert discovery.redirect_target("//m2.example.org:5050") == "http://m2.example.org:5050"
+    assert discovery.redirect_target("//10.0.0.2:5050", "https") == "https://10.0.0.2:5050"
 
 
 def _master(snapshot: Reply) -> dict[str, Reply]:

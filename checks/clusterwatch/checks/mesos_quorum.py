@@ -25,9 +25,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from clusterwatch.checks import findings, mesos_discovery, plugin, targets
+from clusterwatch.checks import findings, plugin, targets
 from clusterwatch.checks.findings import CRITICAL, OK, WARNING, Finding
-from clusterwatch.core import quickhttp
+from clusterwatch.core import mesos_leader, quickhttp
 from clusterwatch.core.errors import FetchError
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
@@ -176,8 +176,8 @@ class Measure:
             return targets.flatten(self.args.hosts), None
         self.progress.step(f"reading {self.args.znode} from ZooKeeper {self.args.zookeeper}")
         timeout = max(0.05, self.progress.remaining() * 0.5)
-        entries = mesos_discovery.read_znodes(self.args.zookeeper, self.args.znode, timeout)
-        znodes = [url for _, url in mesos_discovery.masters_from_znodes(entries)]
+        entries = mesos_leader.read_znodes(self.args.zookeeper, self.args.znode, timeout)
+        znodes = [m.url for m in mesos_leader.masters_from_znodes(entries)]
         return znodes, znodes
 
     def ask(self, urls: list[str]) -> list[MasterView]:

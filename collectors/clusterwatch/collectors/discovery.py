@@ -12,10 +12,8 @@ Marathon ``/v2/leader`` body) is pure and tested on its own.
 
 from __future__ import annotations
 
-import json
 import re
 import socket
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,18 +23,16 @@ from clusterwatch.collectors.common import as_dict, as_list, base_url, dicts, fa
 from clusterwatch.core.collect import CollectContext
 from clusterwatch.core.errors import FetchError
 from clusterwatch.core.http import Http
+from clusterwatch.core.mesos_leader import (
+    elect,
+    masters_from_znodes,
+    read_znodes,
+    redirect_target,
+)
 
 MESOS_PORT = 5050
 MARATHON_PORT = 8080
 AGENT_PORT = 5051
-ZNODE_PREFIX = "json.info_"
-
-
-@dataclass(frozen=True)
-class MasterInfo:
-    url: str
-    hostname: str
-    sequence: int
 
 
 @dataclass(frozen=True)
@@ -45,70 +41,6 @@ class Masters:
 
     urls: tuple[str, ...]
     leader: str | None
-
-
-def parse_master_info(data: bytes | str, sequence: int = 0, scheme: str = "http") -> MasterInfo:
-    """MasterInfo JSON (znode content) -> where to reach that master.
-
-    The URL uses ``address.hostname`` (as ``/master/redirect`` does), else ``address.ip``, else
-    the top-level ``hostname``; the port is ``address.port`` or ``port``.
-    """
-    try:
-        doc = as_dict(json.loads(data), "MasterInfo")
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"MasterInfo is not JSON: {exc.msg}") from None
-    found = doc.get("address")
-    address: dict[str, Any] = found if isinstance(found, dict) else {}
-    host = address.get("hostname") or address.get("ip") or doc.get("hostname")
-    port = address.get("port") or doc.get("port")
-    if not isinstance(host, str) or not host or not isinstance(port, int):
-        raise ValueError("MasterInfo has no address.hostname/ip and port")
-    return MasterInfo(f"{scheme}://{host}:{port}", str(doc.get("hostname") or host), sequence)
-
-
-def masters_from_znodes(entries: Mapping[str, bytes], scheme: str = "http") -> list[MasterInfo]:
-    """The ``json.info_*`` znodes' masters, leader (lowest sequence) first."""
-    found: list[MasterInfo] = []
-    for name, data in entries.items():
-        suffix = name.removeprefix(ZNODE_PREFIX)
-        if name.startswith(ZNODE_PREFIX) and suffix.isdigit():
-            found.append(parse_master_info(data, int(suffix), scheme))
-    return sorted(found, key=lambda info: info.sequence)
-
-
-def read_znodes(hosts: str, path: str, timeout: float) -> dict[str, bytes]:
-    """The ``json.info_*`` children of ``path`` and their data (kazoo, read-only session)."""
-    from kazoo.client import KazooClient  # only here: most set-ups use the static list
-    from kazoo.exceptions import KazooException, NoNodeError
-
-    client = KazooClient(hosts=hosts, timeout=timeout, read_only=True)
-    try:
-        client.start(timeout=timeout)
-        out: dict[str, bytes] = {}
-        for child in client.get_children(path):
-            if child.startswith(ZNODE_PREFIX):
-                try:
-                    out[child], _ = client.get(f"{path.rstrip('/')}/{child}")
-                except NoNodeError:
-                    continue  # the master went away between the listing and the read
-        return out
-    except NoNodeError:
-        raise FetchError(hosts, f"no znode {path} (is mesos_znode right?)") from None
-    except (KazooException, TimeoutError) as exc:
-        raise FetchError(hosts, f"ZooKeeper: {type(exc).__name__} {exc}".strip()) from None
-    finally:
-        client.stop()
-        client.close()
-
-
-def redirect_leader(location: str, scheme: str = "http") -> str:
-    """``Location: //host:port`` (or a full URL) -> ``scheme://host:port``."""
-    text = location.strip()
-    if not text:
-        raise ValueError("empty Location header")
-    if text.startswith("//"):
-        text = f"{scheme}:{text}"
-    return base_url(text, MESOS_PORT, scheme).removesuffix("/master/redirect")
 
 
 def static_masters(ctx: CollectContext, use_targets: bool = True) -> list[str]:
@@ -122,7 +54,7 @@ def _redirect_vote(http: Http, url: str) -> str:
     location = response.headers.get("location", "")
     if response.status in (301, 302, 307, 308) and location:
         try:
-            return redirect_leader(location, url.split("://", 1)[0])
+            return redirect_target(location, url.split("://", 1)[0])
         except ValueError as exc:
             raise FetchError(url, str(exc)) from None
     raise FetchError(url, f"HTTP {response.status} without a Location (no leader?)")
@@ -142,21 +74,21 @@ def leader_by_redirect(http: Http, masters: list[str]) -> str:
         except FetchError as exc:
             return exc
 
-    votes: Counter[str] = Counter()
+    named: list[str] = []
     reasons: list[str] = []
     for url, answer in zip(masters, fan_out(vote, masters), strict=True):
         if isinstance(answer, FetchError):
             reasons.append(f"{url}: {answer.reason}")
         else:
-            votes[answer] += 1
-    ranked = votes.most_common()
-    if not ranked:
+            named.append(answer)
+    if not named:
         why = "; ".join(reasons or ["no masters"])
         raise FetchError("mesos masters", f"no leader found: {why}")
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        named = ", ".join(f"{leader} ({count})" for leader, count in ranked)
-        raise FetchError("mesos masters", f"masters disagree on the leader: {named}")
-    return ranked[0][0]
+    leader = elect(named)
+    if leader is None:
+        counts = ", ".join(f"{url} ({named.count(url)})" for url in dict.fromkeys(named))
+        raise FetchError("mesos masters", f"masters disagree on the leader: {counts}")
+    return leader
 
 
 def find_masters(ctx: CollectContext, use_targets: bool = True) -> Masters:
