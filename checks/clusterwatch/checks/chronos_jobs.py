@@ -139,11 +139,7 @@ def judge(jobs: Sequence[JobView]) -> list[Finding]:
     return out
 
 
-class Measure:
-    def __init__(self, args: argparse.Namespace, progress: plugin.Progress) -> None:
-        self.args = args
-        self.progress = progress
-
+class Measure(findings.Measure):
     def jobs(self) -> list[Any]:
         base = self.args.host
         for path in ("/scheduler/jobs", "/v1/scheduler/jobs"):

@@ -107,11 +107,7 @@ def judge(servers: Sequence[ServerView], expected_peers: int | None) -> list[Fin
     return out
 
 
-class Measure:
-    def __init__(self, args: argparse.Namespace, progress: plugin.Progress) -> None:
-        self.args = args
-        self.progress = progress
-
+class Measure(findings.Measure):
     def __call__(self) -> findings.Outcome:
         urls = targets.flatten(self.args.hosts)
         answers = targets.ask_all(urls, self.progress, "the raft leader", asker=ask_server)

@@ -19,6 +19,7 @@ from clusterwatch.checks import plugin
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable, Iterator, Mapping, Sequence
     from typing import Any
 
@@ -29,6 +30,18 @@ _STATES = {
     CRITICAL: nagiosplugin.Critical,
     UNKNOWN: nagiosplugin.Unknown,
 }
+
+
+class Measure:
+    """What a plugin measures: subclasses keep the parsed arguments and the progress reporter
+    and implement ``__call__() -> Outcome``."""
+
+    def __init__(self, args: argparse.Namespace, progress: plugin.Progress) -> None:
+        self.args = args
+        self.progress = progress
+
+    def __call__(self) -> Outcome:
+        raise NotImplementedError
 
 
 class Finding:

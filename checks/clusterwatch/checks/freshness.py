@@ -107,11 +107,7 @@ def basic_auth(user: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-class Measure:
-    def __init__(self, args: argparse.Namespace, progress: plugin.Progress) -> None:
-        self.args = args
-        self.progress = progress
-
+class Measure(findings.Measure):
     def get(self, url: str, headers: dict[str, str], shown: str) -> Any:
         self.progress.step(f"querying {shown}")
         try:

@@ -154,11 +154,7 @@ def details(
     return lines
 
 
-class Measure:
-    def __init__(self, args: argparse.Namespace, progress: plugin.Progress) -> None:
-        self.args = args
-        self.progress = progress
-
+class Measure(findings.Measure):
     def get(self, path: str) -> tuple[str, Any]:
         """``path`` from the first Marathon URL that answers."""
         errors = []

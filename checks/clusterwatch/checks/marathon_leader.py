@@ -107,11 +107,7 @@ def judge(instances: Sequence[InstanceView]) -> list[Finding]:
     return out
 
 
-class Measure:
-    def __init__(self, args: argparse.Namespace, progress: plugin.Progress) -> None:
-        self.args = args
-        self.progress = progress
-
+class Measure(findings.Measure):
     def __call__(self) -> findings.Outcome:
         urls = targets.flatten(self.args.hosts)
         answers = targets.ask_all(urls, self.progress, "/v2/leader", asker=ask_instance)

@@ -94,11 +94,7 @@ def judge(
     return [Finding(OK, text)]
 
 
-class Measure:
-    def __init__(self, args: argparse.Namespace, progress: plugin.Progress) -> None:
-        self.args = args
-        self.progress = progress
-
+class Measure(findings.Measure):
     def __call__(self) -> findings.Outcome:
         leader = mesos_discovery.find_leader(targets.flatten(self.args.hosts), self.progress)
         url = quickhttp.join(leader, "/master/slaves")

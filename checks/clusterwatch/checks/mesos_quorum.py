@@ -165,11 +165,7 @@ def judge(
     return out
 
 
-class Measure:
-    def __init__(self, args: argparse.Namespace, progress: plugin.Progress) -> None:
-        self.args = args
-        self.progress = progress
-
+class Measure(findings.Measure):
     def masters(self) -> tuple[list[str], list[str] | None]:
         """The masters to ask, and the znodes' URLs (None without ZooKeeper)."""
         if self.args.zookeeper is None:

@@ -98,11 +98,7 @@ def role_usage(
     }
 
 
-class Measure:
-    def __init__(self, args: argparse.Namespace, progress: plugin.Progress) -> None:
-        self.args = args
-        self.progress = progress
-
+class Measure(findings.Measure):
     def get(self, url: str, accept: tuple[int, ...] = (200,)) -> Any:
         self.progress.step(f"reading {url}")
         return quickhttp.get_json(url, self.progress.remaining(), accept=accept)
