@@ -17,6 +17,7 @@ import socket
 import time
 
 from clusterwatch.core.errors import FetchError
+from clusterwatch.core.sockread import ReplyTooLarge, read_until_closed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -234,20 +235,10 @@ def fetch_socket(address: str, timeout: float) -> str:
 
 
 def _read_all(sock: socket.socket, deadline: float, target: str) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        sock.settimeout(left)
-        chunk = sock.recv(65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BYTES:
-            raise FetchError(target, f"reply longer than {MAX_BYTES} bytes")
+    try:
+        return read_until_closed(sock, deadline, MAX_BYTES)
+    except ReplyTooLarge as exc:
+        raise FetchError(target, str(exc)) from None
 
 
 def csv_url(url: str) -> str:

@@ -19,6 +19,7 @@ import socket
 import time
 
 from clusterwatch.core.errors import FetchError
+from clusterwatch.core.sockread import ReplyTooLarge, read_until_closed
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
@@ -153,20 +154,10 @@ def _split(url: str) -> tuple[str, str, int, str]:
 
 
 def _read_all(sock: socket.socket, deadline: float) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        sock.settimeout(left)
-        chunk = sock.recv(65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_BYTES:
-            raise FetchError("", f"reply longer than {MAX_BYTES} bytes")
+    try:
+        return read_until_closed(sock, deadline, MAX_BYTES)
+    except ReplyTooLarge as exc:
+        raise FetchError("", str(exc)) from None
 
 
 def dechunk(body: bytes) -> bytes:

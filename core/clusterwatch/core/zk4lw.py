@@ -20,6 +20,7 @@ import socket
 import time
 
 from clusterwatch.core.errors import FetchError
+from clusterwatch.core.sockread import ReplyTooLarge, read_until_closed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -137,20 +138,9 @@ def send_command(host: str, port: int, command: str, timeout: float) -> str:
     try:
         with socket.create_connection((host, port), timeout=timeout) as sock:
             sock.sendall(command.encode("ascii"))
-            chunks: list[bytes] = []
-            size = 0
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError("timed out")
-                sock.settimeout(left)
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_REPLY_BYTES:
-                    raise ZkBadReply(target, f"{command} reply longer than {MAX_REPLY_BYTES} bytes")
+            reply = read_until_closed(sock, deadline, MAX_REPLY_BYTES)
+    except ReplyTooLarge:
+        raise ZkBadReply(target, f"{command} reply longer than {MAX_REPLY_BYTES} bytes") from None
     except socket.gaierror as exc:
         raise ZkUnreachable(target, f"cannot resolve host: {exc.strerror}") from None
     except TimeoutError:
@@ -161,7 +151,7 @@ def send_command(host: str, port: int, command: str, timeout: float) -> str:
         raise ZkUnreachable(target, "connection reset") from None
     except OSError as exc:
         raise ZkUnreachable(target, exc.strerror or str(exc)) from None
-    return b"".join(chunks).decode("utf-8", errors="replace")
+    return reply.decode("utf-8", errors="replace")
 
 
 def _number(text: str | None) -> float | None:
