@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test venv services lint unit bench clean
+.PHONY: demo test venv services lint unit bench rpm clean
 
 demo: $(STAMP)
 	$(BIN)/clusterwatch demo
@@ -37,6 +37,10 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The RPM for EL monitoring hosts (see packaging/rpm/README.md); output in dist/rpm/.
+rpm: $(STAMP)
+	bash scripts/build-rpm.sh
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache
