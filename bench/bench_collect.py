@@ -4,18 +4,26 @@ For each ``--agents`` size (``--containers-per-agent`` containers each) the simu
 a child process, so this process's CPU time is the collectors' alone. Measured here:
 
 - **cycle**: ``run_cycle`` of mesos_master, mesos_agent, cadvisor and marathon, one after the
-  other, as the daemon runs them (fetch, JSON, mapping to points); wall time, CPU seconds of
-  this process, points, and the peak RSS of this process;
+  other, as the daemon runs them (fetch, JSON, mapping to points), with ``emit`` set as the
+  daemon sets it: per-agent points are handed over as they are mapped and encoded to line
+  protocol there, as the daemon's publisher does (then dropped: no spool on disk); wall time,
+  CPU seconds of this process and of the simulator, points, and the peak RSS of this process
+  during the cycle;
 - **baseline**: the same GETs (every agent's ``/metrics/snapshot`` and ``/monitor/statistics``,
   every cAdvisor's ``subcontainers`` with the same two samples, the leader's
   ``/master/state-summary`` and ``/master/slaves``, the masters' snapshots and Marathon's
   ``/v2/apps`` and ``/metrics``) with the same ``Http`` client and the same fan-out, each body
-  through ``json.loads`` and dropped: no mapping. cycle - baseline is what mapping costs.
+  through ``json.loads`` and dropped: no mapping. cycle - baseline is what mapping costs;
+- **requests baseline** (sizes up to ``--requests-max-agents``): the same raw fetch through
+  ``requests`` (one Session per target, as ``core.http`` used to), to show what the client
+  alone costs.
 
 The simulator shares the two cores, so wall times include waiting for it; the CPU figures
-are this process only. Loopback only. Prints ``<name>: <value> <unit>`` lines.
+are this process only unless named ``simulator``. Loopback only. Prints
+``<name>: <value> <unit>`` lines.
 
-    .venv/bin/python bench/bench_collect.py [--agents 1000,10000] [--containers-per-agent 10]
+    .venv/bin/python bench/bench_collect.py [--agents 1000,5000,10000]
+        [--containers-per-agent 10] [--requests-max-agents 1000]
 """
 
 from __future__ import annotations
@@ -23,16 +31,20 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import resource
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
 from clusterwatch.collectors.cadvisor import PATH, QUERY
 from clusterwatch.collectors.common import fan_out
 from clusterwatch.core.config_schema import ClusterConfig, Config, HttpConfig, SourceConfig
-from clusterwatch.core.http import Http
+from clusterwatch.core.http import Http, target_of
+from clusterwatch.core.lineprotocol import encode
+from clusterwatch.core.point import Point
 from clusterwatch.scheduler.cycle import run_cycle
 
 SOURCES = ("mesos_master", "mesos_agent", "cadvisor", "marathon")
@@ -59,8 +71,35 @@ def serve(agents: int, per_agent: int, conn: Connection) -> None:
         conn.recv()  # any message: stop
 
 
+def reset_peak_rss() -> None:
+    """Start a new peak (Linux >= 4.0: ``5`` to clear_refs resets VmHWM), so each size's
+    peak is its own, not the largest so far."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+
+
 def peak_rss_mib() -> float:
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of another process, from /proc; 0 where there is none."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds() -> float:
@@ -86,20 +125,38 @@ def config_for(info: dict[str, Any]) -> Config:
     )  # fmt: skip
 
 
+class Encoder:
+    """What the daemon's publisher does with emitted points, short of the spool: encode them
+    to line protocol (then drop them); thread-safe like the publisher."""
+
+    def __init__(self) -> None:
+        self.points = 0
+        self.bytes = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, points: Sequence[Point]) -> None:
+        size = sum(len(line) + 1 for line in encode(points, "ns"))
+        with self._lock:
+            self.points += len(points)
+            self.bytes += size
+
+
 def full_cycle(config: Config, http: Http) -> tuple[int, int, dict[str, float]]:
     points = errors = 0
     per_source: dict[str, float] = {}
+    emit = Encoder()
     for name in SOURCES:
         started = time.perf_counter()
-        report = run_cycle(name, config, http)
+        report = run_cycle(name, config, http, emit=emit)
+        emit([*report.result.points, report.self_metrics("bench")])
         per_source[name] = time.perf_counter() - started
-        points += len(report.result.points) + 1  # + the self-metrics point
         errors += len(report.result.errors)
+    points = emit.points
     return points, errors, per_source
 
 
-def raw_fetch(info: dict[str, Any], http: Http) -> int:
-    """Baseline: every body the cycle reads, GET + json.loads, nothing kept."""
+def raw_urls(info: dict[str, Any]) -> list[str]:
+    """Every URL the cycle reads (the agents' /state only when cAdvisor lacks metadata)."""
     summary = info["leader"] + "/master/state-summary"
     urls = [summary, summary, info["leader"] + "/master/slaves",  # as the three sources do
             info["marathon_leader"] + "/v2/apps?embed=apps.counts&embed=apps.deployments"
@@ -109,6 +166,11 @@ def raw_fetch(info: dict[str, Any], http: Http) -> int:
     for mesos, cadvisor in info["agents"]:
         urls += [mesos + "/metrics/snapshot", mesos + "/monitor/statistics",
                  cadvisor + PATH]  # fmt: skip
+    return urls
+
+
+def raw_fetch(info: dict[str, Any], http: Http) -> int:
+    """Baseline: every body the cycle reads, GET + json.loads, nothing kept."""
 
     def get(url: str) -> int:
         query = QUERY if url.endswith(PATH) else None
@@ -116,36 +178,86 @@ def raw_fetch(info: dict[str, Any], http: Http) -> int:
         json.loads(body)
         return len(body)
 
-    return sum(fan_out(get, urls))
+    return sum(fan_out(get, raw_urls(info)))
 
 
-def bench_size(agents: int, per_agent: int) -> dict[str, float]:
+def raw_fetch_requests(info: dict[str, Any], config: HttpConfig) -> int:
+    """The same raw fetch through requests, one Session per target (the old ``core.http``)."""
+    import requests
+
+    sessions: dict[str, requests.Session] = {}
+    lock = threading.Lock()
+    timeout = (config.connect_timeout_seconds, config.read_timeout_seconds)
+
+    def session(url: str) -> requests.Session:
+        with lock:
+            found = sessions.get(target_of(url))
+            if found is None:
+                found = sessions[target_of(url)] = requests.Session()
+            return found
+
+    def get(url: str) -> int:
+        query = QUERY if url.endswith(PATH) else None
+        with session(url).get(url, json=query, timeout=timeout) as answer:
+            body = answer.content
+        json.loads(body)
+        return len(body)
+
+    try:
+        return sum(fan_out(get, raw_urls(info)))
+    finally:
+        for found in sessions.values():
+            found.close()
+
+
+def bench_size(agents: int, per_agent: int, with_requests: bool) -> dict[str, float]:
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=serve, args=(agents, per_agent, child), daemon=True)
     proc.start()
+    assert proc.pid is not None
+    pid = proc.pid
+
+    def measured(fn: Callable[[], Any]) -> tuple[Any, float, float, float]:
+        sim0 = process_cpu_seconds(pid)
+        value, wall, cpu = timed(fn)
+        return value, wall, cpu, process_cpu_seconds(pid) - sim0
+
     try:
         info: dict[str, Any] = parent.recv()
         print(f"[{agents} agents] simulator up in {info['start_seconds']:.1f} s, "
               f"{info['tasks']} tasks")  # fmt: skip
         config = config_for(info)
+        out: dict[str, float] = {}
         with Http(config.http) as http:
-            (points, errors, per_source), wall, cpu = timed(lambda: full_cycle(config, http))
+            reset_peak_rss()
+            (points, errors, per_source), wall, cpu, sim = measured(
+                lambda: full_cycle(config, http)
+            )
             rss = peak_rss_mib()
-            print(f"[{agents} agents] cycle (cold): {wall:.2f} s wall, {cpu:.2f} s CPU, "
-                  f"{points} points, {errors} errors; "
+            print(f"[{agents} agents] cycle (cold): {wall:.2f} s wall, {cpu:.2f} s CPU "
+                  f"(simulator {sim:.2f} s), {points} points, {errors} errors, "
+                  f"peak RSS {rss:.0f} MiB; "
                   + ", ".join(f"{k} {v:.2f} s" for k, v in per_source.items()))
-            size, base_wall, base_cpu = timed(lambda: raw_fetch(info, http))
+            size, base_wall, base_cpu, base_sim = measured(lambda: raw_fetch(info, http))
             print(f"[{agents} agents] baseline raw fetch: {base_wall:.2f} s wall, "
-                  f"{base_cpu:.2f} s CPU, {size / 1e6:.0f} MB of JSON")
-            (_, _, per_source2), wall2, cpu2 = timed(lambda: full_cycle(config, http))
-            print(f"[{agents} agents] cycle (warm): {wall2:.2f} s wall, {cpu2:.2f} s CPU; "
+                  f"{base_cpu:.2f} s CPU (simulator {base_sim:.2f} s), "
+                  f"{size / 1e6:.0f} MB of JSON")
+            (_, _, per_source2), wall2, cpu2, sim2 = measured(lambda: full_cycle(config, http))
+            print(f"[{agents} agents] cycle (warm): {wall2:.2f} s wall, {cpu2:.2f} s CPU "
+                  f"(simulator {sim2:.2f} s); "
                   + ", ".join(f"{k} {v:.2f} s" for k, v in per_source2.items()))
-        best_wall, best_cpu = min((wall, cpu), (wall2, cpu2))
-        return {
-            "wall": best_wall, "cpu": best_cpu, "points": float(points), "errors": float(errors),
-            "base_wall": base_wall, "base_cpu": base_cpu, "rss": rss,
-        }  # fmt: skip
+        if with_requests:
+            _, req_wall, req_cpu, req_sim = measured(lambda: raw_fetch_requests(info, config.http))
+            print(f"[{agents} agents] requests raw fetch: {req_wall:.2f} s wall, "
+                  f"{req_cpu:.2f} s CPU (simulator {req_sim:.2f} s)")
+            out.update(req_wall=req_wall, req_cpu=req_cpu)
+        best_wall, best_cpu, best_sim = min((wall, cpu, sim), (wall2, cpu2, sim2))
+        out.update({
+            "wall": best_wall, "cpu": best_cpu, "sim": best_sim, "points": float(points),
+            "errors": float(errors), "base_wall": base_wall, "base_cpu": base_cpu, "rss": rss,
+        })  # fmt: skip
+        return out
     finally:
         parent.send("stop")
         proc.join(60)
@@ -155,15 +267,21 @@ def bench_size(agents: int, per_agent: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--agents", default="1000,10000", help="comma-separated sizes")
+    parser.add_argument("--agents", default="1000,5000,10000", help="comma-separated sizes")
     parser.add_argument("--containers-per-agent", type=int, default=10)
+    parser.add_argument("--requests-max-agents", type=int, default=1000,
+                        help="run the requests baseline for sizes up to this")  # fmt: skip
     args = parser.parse_args()
     sizes = [int(s) for s in args.agents.split(",") if s.strip()]
-    results = {n: bench_size(n, args.containers_per_agent) for n in sizes}
+    results = {
+        n: bench_size(n, args.containers_per_agent, n <= args.requests_max_agents)
+        for n in sizes
+    }
     for n, r in results.items():
         k = f"{n // 1000}k" if n % 1000 == 0 else str(n)
         print(f"cycle_wall_seconds_{k}_agents: {r['wall']:.2f} s")
         print(f"cycle_cpu_seconds_{k}_agents: {r['cpu']:.2f} s")
+        print(f"cycle_simulator_cpu_seconds_{k}_agents: {r['sim']:.2f} s")
         print(f"cycle_points_{k}_agents: {r['points']:.0f} points")
         print(f"cycle_errors_{k}_agents: {r['errors']:.0f} errors")
         print(f"cycle_points_per_second_{k}_agents: {r['points'] / r['wall']:.0f} points/s")
@@ -172,6 +290,9 @@ def main() -> None:
         print(f"baseline_raw_fetch_wall_seconds_{k}_agents: {r['base_wall']:.2f} s")
         print(f"baseline_raw_fetch_cpu_seconds_{k}_agents: {r['base_cpu']:.2f} s")
         print(f"mapping_overhead_cpu_seconds_{k}_agents: {r['cpu'] - r['base_cpu']:.2f} s")
+        if "req_cpu" in r:
+            print(f"baseline_requests_raw_fetch_wall_seconds_{k}_agents: {r['req_wall']:.2f} s")
+            print(f"baseline_requests_raw_fetch_cpu_seconds_{k}_agents: {r['req_cpu']:.2f} s")
         print(f"peak_rss_{k}_agents: {r['rss']:.0f} MiB")
 
 

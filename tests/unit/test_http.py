@@ -2,10 +2,14 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
-import responses
 
 from clusterwatch.core.config_schema import HttpConfig
 from clusterwatch.core.errors import FetchError
@@ -149,17 +153,155 @@ def test_bearer_token_is_sent_and_basic_auth_otherwise() -> None:
     assert srv.requests[1][2]["Authorization"].startswith("Basic ")
 
 
-@responses.activate
 def test_tls_failure_is_one_line() -> None:
-    responses.add(responses.GET, "https://mesos:5050/x", body=requests.exceptions.SSLError("bad"))
-    with Http(FAST) as http, pytest.raises(FetchError) as err:
-        http.get_json("https://mesos:5050/x")
+    # An https URL to a plain-HTTP server: the handshake gets an HTTP answer, not TLS.
+    with (
+        serve({"/x": Reply(body=b"{}")}) as srv,
+        Http(FAST) as http,
+        pytest.raises(FetchError) as err,
+    ):
+        http.get_json(srv.url.replace("http://", "https://") + "/x")
     assert err.value.reason.startswith("TLS handshake failed")
+    assert "\n" not in err.value.reason
 
 
-@responses.activate
 def test_empty_body_where_json_expected() -> None:
-    responses.add(responses.GET, "http://m:5050/x", body=b"")
-    with Http(FAST) as http, pytest.raises(FetchError) as err:
-        http.get_json("http://m:5050/x")
+    with (
+        serve({"/x": Reply(body=b"")}) as srv,
+        Http(FAST) as http,
+        pytest.raises(FetchError) as err,
+    ):
+        http.get_json(srv.url + "/x")
+    assert err.value.status == 200
     assert "empty body" in err.value.reason
+
+
+# -- keep-alive, redirects, chunked bodies: an HTTP/1.1 server -------------------------
+
+
+class _KeepAlive(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive; ``/chunked`` streams chunks, ``/drop`` answers and closes
+    without saying so (as a server whose idle timeout ran out), ``/moved`` and ``/rel``
+    redirect, ``/busy`` answers 503 with Retry-After once."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms stalls
+    server: _Server11
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        self.server.paths.append(self.path)
+        port = self.server.server_address[1]
+        if self.path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for _ in range(20):
+                self.wfile.write(b"100\r\n" + b"x" * 256 + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        elif self.path == "/drop":
+            self._send(200, b'{"dropped": true}')
+            self.close_connection = True
+        elif self.path == "/moved":
+            self._send(307, b"", {"Location": f"//127.0.0.1:{port}/rel"})
+        elif self.path == "/rel":
+            self._send(302, b"", {"Location": "ok?from=rel"})
+        elif self.path == "/loop":
+            self._send(302, b"", {"Location": "/loop"})
+        elif self.path == "/busy" and self.server.paths.count("/busy") == 1:
+            self._send(503, b"busy", {"Retry-After": "0"})
+        else:
+            self._send(200, b'{"path": "%s"}' % self.path.encode())
+
+
+class _Server11(ThreadingHTTPServer):
+    daemon_threads = True
+    connections = 0
+    paths: list[str]
+
+
+@contextmanager
+def serve11() -> Iterator[tuple[str, _Server11]]:
+    server = _Server11(("127.0.0.1", 0), _KeepAlive)
+    server.paths = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_requests_to_one_target_share_a_kept_alive_connection() -> None:
+    with serve11() as (url, server), Http(FAST) as http:
+        for i in range(5):
+            assert http.get_json(f"{url}/n{i}") == {"path": f"/n{i}"}
+    assert server.connections == 1
+
+
+def test_a_connection_the_server_closed_is_replaced_without_an_error() -> None:
+    with serve11() as (url, server), Http(FAST) as http:
+        assert http.get_json(url + "/drop") == {"dropped": True}
+        time.sleep(0.05)
+        assert http.get_json(url + "/after") == {"path": "/after"}
+    assert server.connections == 2
+
+
+def test_threads_share_the_client_each_on_its_own_connection() -> None:
+    with serve11() as (url, server), Http(FAST) as http:
+        paths = [f"/t{i}" for i in range(200)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            got = list(pool.map(lambda p: http.get_json(url + p)["path"], paths))
+    assert got == paths
+    assert server.connections <= 8 + 8  # at most one per thread, plus idle-pool overflow
+
+
+def test_redirects_are_followed_to_host_port_and_relative_locations() -> None:
+    with serve11() as (url, server), Http(FAST) as http:
+        resp = http.request("GET", url + "/moved")
+    assert resp.status == 200 and resp.json() == {"path": "/ok?from=rel"}
+    assert resp.url == url + "/moved"
+    assert server.paths == ["/moved", "/rel", "/ok?from=rel"]
+
+
+def test_a_redirect_loop_is_an_error() -> None:
+    with serve11() as (url, _), Http(FAST) as http, pytest.raises(FetchError) as err:
+        http.get_json(url + "/loop")
+    assert "too many redirects" in err.value.reason
+
+
+def test_chunked_body_over_the_cap_is_refused_while_reading() -> None:
+    config = HttpConfig(retries=0, max_body_bytes=2000)
+    with serve11() as (url, _), Http(config) as http:
+        with pytest.raises(FetchError) as err:
+            http.get_text(url + "/chunked")
+        assert "larger than 2000 bytes" in err.value.reason
+        assert len(Http(FAST).get_text(url + "/chunked")) == 20 * 256
+
+
+def test_503_with_retry_after_is_retried_then_answered() -> None:
+    config = HttpConfig(retries=2, backoff_factor=0)
+    with serve11() as (url, server), Http(config) as http:
+        assert http.get_json(url + "/busy") == {"path": "/busy"}
+    assert server.paths == ["/busy", "/busy"]
+
+
+def test_params_are_added_to_the_query() -> None:
+    with serve11() as (url, _), Http(FAST) as http:
+        doc = http.get_json(url + "/q?a=1", params={"b": "x y"})
+    assert doc == {"path": "/q?a=1&b=x+y"}

@@ -34,14 +34,13 @@ from clusterwatch.collectors.common import (
     as_dict,
     as_list,
     base_url,
+    collect_each,
     dicts,
-    fan_out,
     guarded,
     host_of,
     iso_to_ns,
     join,
     marathon_app_id,
-    merge,
     sub,
 )
 from clusterwatch.collectors.discovery import (
@@ -210,10 +209,7 @@ def containers(doc: Any) -> list[dict[str, Any]]:
 
 
 def needs_agent_state(doc: Any) -> bool:
-    return any(
-        owner_from_metadata(c).task_id is None and mesos_container_id(c.get("aliases"))
-        for c in containers(doc)
-    )
+    return _needs_state(_with_owners(containers(doc)))
 
 
 def map_container(
@@ -222,7 +218,9 @@ def map_container(
     fallback: Mapping[str, Owner],
     tags: Mapping[str, str],
     time_ns: int,
+    owner: Owner | None = None,
 ) -> Point | None:
+    """One container's point; ``owner`` is ``owner_from_metadata(info)`` when known."""
     stats = dicts(info.get("stats"))
     newest = stats[-1]
     spec = sub(info, "spec")
@@ -237,7 +235,7 @@ def map_container(
             values["cpu_usage_cores"] = rate
     aliases = info.get("aliases")
     mesos_id = mesos_container_id(aliases)
-    owner = owner_from_metadata(info)
+    owner = owner_from_metadata(info) if owner is None else owner
     if owner.task_id is None and mesos_id is not None:
         owner = fallback.get(mesos_id, owner)
     texts = {
@@ -256,7 +254,28 @@ def map_container(
 def map_containers(
     doc: Any, host: str, fallback: Mapping[str, Owner], tags: Mapping[str, str], time_ns: int
 ) -> list[Point]:
-    points = (map_container(c, host, fallback, tags, time_ns) for c in containers(doc))
+    return _map_found(_with_owners(containers(doc)), host, fallback, tags, time_ns)
+
+
+def _with_owners(found: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Owner]]:
+    return [(info, owner_from_metadata(info)) for info in found]
+
+
+def _needs_state(found: list[tuple[dict[str, Any], Owner]]) -> bool:
+    return any(
+        owner.task_id is None and mesos_container_id(info.get("aliases"))
+        for info, owner in found
+    )
+
+
+def _map_found(
+    found: list[tuple[dict[str, Any], Owner]],
+    host: str,
+    fallback: Mapping[str, Owner],
+    tags: Mapping[str, str],
+    time_ns: int,
+) -> list[Point]:
+    points = (map_container(c, host, fallback, tags, time_ns, owner) for c, owner in found)
     return [p for p in points if p is not None]
 
 
@@ -289,19 +308,24 @@ def targets_for(
 
 
 def _collect_target(ctx: CollectContext, target: Target) -> CollectResult:
+    """One cAdvisor: fetch, pick the containers (metadata read once), map, drop the body."""
     result = CollectResult(targets_total=1)
     url = join(target.url, PATH)
-    doc = guarded(result, url, lambda: ctx.http.request("GET", url, json_body=QUERY).json())
-    if doc is None:
+    found = guarded(
+        result,
+        url,
+        lambda: _with_owners(containers(ctx.http.request("GET", url, json_body=QUERY).json())),
+    )
+    if found is None:
         return result
     fallback: dict[str, Owner] = {}
-    if target.agent is not None and guarded(result, url, lambda: needs_agent_state(doc)):
+    if target.agent is not None and _needs_state(found):
         state_url = join(target.agent, "/state")
         fallback = guarded(
             result, state_url, lambda: owners_from_agent_state(ctx.http.get_json(state_url))
         ) or {}
     points = guarded(
-        result, url, lambda: map_containers(doc, target.host, fallback, ctx.base_tags, ctx.time_ns)
+        result, url, lambda: _map_found(found, target.host, fallback, ctx.base_tags, ctx.time_ns)
     )
     result.points.extend(points or [])
     return result
@@ -324,4 +348,4 @@ def collect(ctx: CollectContext) -> CollectResult:
             result.targets_total += 1
         mine = owned_agents(ctx, agents or [])
         targets += targets_for(templates or [DEFAULT_TEMPLATE], mine, result)
-    return merge(result, fan_out(lambda t: _collect_target(ctx, t), targets))
+    return collect_each(ctx, result, lambda t: _collect_target(ctx, t), targets)

@@ -4,6 +4,8 @@ Collector modules are fetch + pure mappers; this module holds the small helpers 
 need, so none of them copies another: :class:`Schema` (what a measurement may carry, read by
 the catalog), :func:`guarded` (a failing target becomes a ``TargetError``, never an
 exception), :func:`fan_out` (the same fetch on many targets, a few threads at a time),
+:func:`collect_each` (per-target collection on those threads, points streamed to
+``ctx.emit``),
 :class:`Shape` errors for bodies of the wrong shape, and time and URL helpers.
 """
 
@@ -17,7 +19,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from clusterwatch.core.collect import CollectResult, TargetError
+from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
 from clusterwatch.core.errors import FetchError
 from clusterwatch.core.metric_table import Kind, MetricTable
 
@@ -118,11 +120,42 @@ def fan_out(fn: Callable[[T], R], items: Iterable[T], workers: int = MAX_WORKERS
         return list(pool.map(fn, todo))
 
 
+def collect_each(
+    ctx: CollectContext,
+    result: CollectResult,
+    fn: Callable[[T], CollectResult],
+    items: Iterable[T],
+    workers: int = MAX_WORKERS,
+) -> CollectResult:
+    """``fn`` (one target's fetch + mapping) on every item, a few threads at a time, merged
+    into ``result``. With ``ctx.emit`` set, each target's points go to it from the worker as
+    soon as they are mapped (counted in ``points_emitted``), so a cycle never holds every
+    agent's points at once; without, they are collected in order, as ``fan_out`` does."""
+    emit = ctx.emit
+    if emit is None:
+        return merge(result, fan_out(fn, items, workers))
+
+    def one(item: T) -> CollectResult:
+        part = fn(item)
+        if part.points:
+            emit(part.points)
+            part.points_emitted += len(part.points)
+            part.points = []
+        return part
+
+    todo = list(items)
+    if len(todo) <= 1:
+        return merge(result, map(one, todo))
+    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        return merge(result, pool.map(one, todo))
+
+
 def merge(result: CollectResult, parts: Iterable[CollectResult]) -> CollectResult:
     for part in parts:
         result.points.extend(part.points)
         result.errors.extend(part.errors)
         result.targets_total += part.targets_total
+        result.points_emitted += part.points_emitted
     return result
 
 

@@ -21,12 +21,11 @@ from clusterwatch.collectors.common import (
     Schema,
     as_dict,
     as_list,
+    collect_each,
     dicts,
-    fan_out,
     guarded,
     join,
     marathon_app_id,
-    merge,
 )
 from clusterwatch.collectors.discovery import (
     INACTIVE,
@@ -161,19 +160,22 @@ def map_executors(
 ) -> list[Point]:
     """``/monitor/statistics`` -> one point per executor; ids are fields, not tags."""
     points: list[Point] = []
+    host_tags = {**tags, "host": host}  # the table copies the tags into each point
     for item in dicts(as_list(doc, "/monitor/statistics")):
         stats = item.get("statistics")
         if not isinstance(stats, dict):
             continue
         executor_id = item.get("executor_id")
         task_id = item.get("source") or executor_id
-        point_tags = {**tags, "host": host}
+        point_tags = host_tags
         framework = frameworks.get(str(item.get("framework_id")))
-        if framework:
-            point_tags["framework"] = framework
         app = marathon_app_id(task_id)
-        if app:
-            point_tags["app"] = app
+        if framework or app:
+            point_tags = dict(host_tags)
+            if framework:
+                point_tags["framework"] = framework
+            if app:
+                point_tags["app"] = app
         ids = {
             name: value
             for name, value in (("executor_id", executor_id), ("task_id", task_id))
@@ -253,6 +255,5 @@ def collect(ctx: CollectContext) -> CollectResult:
         return result
     agents, frameworks = found
     agents = owned_agents(ctx, agents)
-    return merge(
-        result, fan_out(lambda agent: _collect_agent(ctx, agent, frameworks or {}), agents)
-    )
+    names = frameworks or {}
+    return collect_each(ctx, result, lambda agent: _collect_agent(ctx, agent, names), agents)

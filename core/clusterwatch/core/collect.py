@@ -3,11 +3,15 @@
 A collector module offers ``collect(ctx: CollectContext) -> CollectResult``: it fetches what
 it needs through ``ctx.http`` and maps it with pure, table-driven functions. A target that
 fails is recorded in ``errors`` and the rest goes on; a collector never raises for bad input.
+
+With ``ctx.emit`` set, collectors that read many targets (one per agent) hand each target's
+points to it as soon as they are mapped instead of holding a whole cycle in memory; those
+points are counted in ``points_emitted``, not listed in ``points``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from clusterwatch.core.config_schema import ClusterConfig, SourceConfig
@@ -26,6 +30,11 @@ class CollectResult:
     points: list[Point] = field(default_factory=list)
     errors: list[TargetError] = field(default_factory=list)
     targets_total: int = 0
+    points_emitted: int = 0  # handed to ``ctx.emit`` during the cycle, not in ``points``
+
+    @property
+    def points_total(self) -> int:
+        return len(self.points) + self.points_emitted
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +47,9 @@ class CollectContext:
     # Whether this daemon collects the agent with this id (several daemons split the agents
     # through ZooKeeper, see core.partition); per-agent sources must skip the others.
     owns_agent: Callable[[str], bool] = field(default=lambda agent_id: True)
+    # Where points go as they are mapped (the publisher; thread-safe: called from the fan-out
+    # threads); None keeps them in the result.
+    emit: Callable[[Sequence[Point]], None] | None = None
 
     @property
     def base_tags(self) -> dict[str, str]:

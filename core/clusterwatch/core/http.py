@@ -1,20 +1,45 @@
-"""The one way the collectors and the autoscaler talk HTTP.
+"""The one way the collectors, the InfluxDB 1.x sink and the autoscaler talk HTTP.
 
-A requests Session per target (scheme://host:port) keeps connections alive; timeouts are
-always set; idempotent GETs are retried with backoff by urllib3's ``Retry``; every failure
-becomes a ``FetchError`` with a short reason a user can act on (never a traceback).
+The transport is ``http.client`` on kept-alive connections, not requests. A collection cycle
+at 10,000 agents is ~30,000 requests, and the CPU one request costs (measured against the
+simulator in one process, server side included) is ~1.2 ms with requests (0.73 ms with
+``trust_env=False``), ~0.58 ms with urllib3's ``HTTPConnectionPool`` and ~0.22 ms with
+``http.client`` on a kept-alive connection: the client was most of a cycle. What requests
+gave us is kept here in a few lines each: a small thread-safe pool of idle connections per
+target (``scheme://host:port``), bounded in total so thousands of agents do not hold
+thousands of sockets; the connect timeout for connecting and the read timeout for every
+read; TLS from ``ssl.create_default_context`` (the system's CAs, or ``ca_bundle``); basic or
+bearer auth; a cap on the body while it is read; redirects; and retries of idempotent GETs
+whose *policy* stays urllib3's ``Retry`` (which errors and statuses, backoff, Retry-After):
+the loop below only asks it. Proxies from the environment are not used.
+
+Every failure becomes a ``FetchError`` with a short reason a user can act on (never a
+traceback).
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import re
+import select
+import socket
+import ssl
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.response import HTTPResponse
 from urllib3.util.retry import Retry
 
 from clusterwatch.core.config_schema import HttpConfig
@@ -23,7 +48,18 @@ from clusterwatch.core.version import __version__
 
 USER_AGENT = f"clusterwatch/{__version__}"
 RETRY_STATUSES = (502, 503, 504)
+RETRY_METHODS = frozenset({"GET", "HEAD"})
+# A request may be sent again on a fresh connection when a kept-alive one turns out closed.
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+IDLE_PER_TARGET = 4  # idle connections kept per target (threads use one at a time)
+IDLE_TOTAL = 256  # idle connections kept in all (like Go's MaxIdleConns 100): sockets are fds
+READ_CHUNK = 65536
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+# What requests would have percent-encoded in a URL (it "requotes" every URL it sends).
+_UNSAFE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
+_SAFE = "-._~:/?#[]@!$&'()*+,;=%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,48 +118,127 @@ def error_reason(headers: dict[str, str], body: bytes) -> str:
     return " ".join(text.split()) or "no body"
 
 
+class _Failed(Exception):
+    """One attempt failed: ``reason`` for the user, ``error`` (urllib3's kind) for ``Retry``."""
+
+    def __init__(self, reason: str, error: HTTPError) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.error = error
+
+
+class _Stale(Exception):
+    """A kept-alive connection was found closed by the server; try once on a new one."""
+
+    def __init__(self, failed: _Failed) -> None:
+        super().__init__(failed.reason)
+        self.failed = failed
+
+
+class _Pool:
+    """Idle kept-alive connections by target, least recently used target first."""
+
+    def __init__(self) -> None:
+        self._idle: OrderedDict[str, list[http.client.HTTPConnection]] = OrderedDict()
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> http.client.HTTPConnection | None:
+        while True:
+            with self._lock:
+                conns = self._idle.get(key)
+                if not conns:
+                    return None
+                conn = conns.pop()
+                if not conns:
+                    del self._idle[key]
+                self._count -= 1
+            if not _dropped(conn):
+                return conn
+            conn.close()
+
+    def give(self, key: str, conn: http.client.HTTPConnection) -> None:
+        evicted = None
+        with self._lock:
+            conns = self._idle.get(key)
+            if conns is None:
+                conns = self._idle[key] = []
+            else:
+                self._idle.move_to_end(key)
+            if len(conns) >= IDLE_PER_TARGET:
+                evicted = conn
+            else:
+                conns.append(conn)
+                self._count += 1
+                if self._count > IDLE_TOTAL:
+                    oldest_key, oldest = next(iter(self._idle.items()))
+                    evicted = oldest.pop(0)
+                    self._count -= 1
+                    if not oldest:
+                        del self._idle[oldest_key]
+        if evicted is not None:
+            evicted.close()
+
+    def clear(self) -> None:
+        with self._lock:
+            idle = [conn for conns in self._idle.values() for conn in conns]
+            self._idle.clear()
+            self._count = 0
+        for conn in idle:
+            conn.close()
+
+
+def _dropped(conn: http.client.HTTPConnection) -> bool:
+    """An idle connection with something to read has been closed (or broken) by the server."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        poller = select.poll()  # not select(): descriptors go beyond 1024 with many agents
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
+def _basic(username: str, password: str) -> str:
+    try:
+        raw = f"{username}:{password}".encode("latin-1")  # as requests encodes it
+    except UnicodeEncodeError:
+        raw = f"{username}:{password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
 class Http:
-    """HTTP access with per-target sessions; thread-safe enough for one thread per target."""
+    """HTTP access with kept-alive connections per target; safe to share between threads."""
 
     def __init__(self, config: HttpConfig | None = None) -> None:
-        self.config = config or HttpConfig()
-        self._sessions: dict[str, requests.Session] = {}
-
-    def _session(self, url: str) -> requests.Session:
-        key = target_of(url)
-        session = self._sessions.get(key)
-        if session is None:
-            session = self._new_session()
-            self._sessions[key] = session
-        return session
-
-    def _new_session(self) -> requests.Session:
-        cfg = self.config
-        retry = Retry(
+        self.config = cfg = config or HttpConfig()
+        self._pool = _Pool()
+        self._tls: ssl.SSLContext | None = None
+        self._tls_lock = threading.Lock()
+        self._retry = Retry(
             total=cfg.retries,
             connect=cfg.retries,
             read=cfg.retries,
             status=cfg.retries,
             backoff_factor=cfg.backoff_factor,
             status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET", "HEAD"}),
+            allowed_methods=RETRY_METHODS,
             raise_on_status=False,
             respect_retry_after_header=True,
         )
-        session = requests.Session()
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=32)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.headers["User-Agent"] = USER_AGENT
-        session.verify = cfg.ca_bundle or cfg.verify_tls
-        if cfg.client_cert:
-            session.cert = (cfg.client_cert, cfg.client_key) if cfg.client_key else cfg.client_cert
+        # Default headers by lower-case name, so a caller's header replaces ours in any case.
+        self._headers: dict[str, tuple[str, str]] = {
+            "user-agent": ("User-Agent", USER_AGENT),
+            "accept": ("Accept", "*/*"),
+        }
         if cfg.bearer_token is not None:
-            session.headers["Authorization"] = f"Bearer {cfg.bearer_token.reveal()}"
+            self._auth: str | None = f"Bearer {cfg.bearer_token.reveal()}"
         elif cfg.username:
-            password = cfg.password.reveal() if cfg.password else ""
-            session.auth = (cfg.username, password)
-        return session
+            self._auth = _basic(cfg.username, cfg.password.reveal() if cfg.password else "")
+        else:
+            self._auth = None
 
     def request(
         self,
@@ -138,41 +253,223 @@ class Http:
         ok_statuses: tuple[int, ...] = (),
     ) -> Response:
         """Send one request; statuses >= 400 not listed in ``ok_statuses`` raise FetchError."""
-        cfg = self.config
-        timeout = (cfg.connect_timeout_seconds, cfg.read_timeout_seconds)
-        try:
-            with self._session(url).request(
-                method,
-                url,
-                params=params,
-                json=json_body,
-                data=data,
-                headers=headers,
-                timeout=timeout,
-                allow_redirects=follow_redirects,
-                stream=True,
-            ) as raw:
-                body = self._read_capped(url, raw)
-                headers = {k.lower(): v for k, v in raw.headers.items()}
-                status = raw.status_code
-        except FetchError:
-            raise
-        except requests.exceptions.RequestException as exc:
-            raise FetchError(url, describe_request_error(exc, timeout)) from None
+        method = method.upper()
+        current = url
+        if params:
+            current += ("&" if "?" in current else "?") + urlencode(params)
+        send = dict(self._headers)
+        body = data
+        if json_body is not None:
+            try:
+                body = json.dumps(json_body, allow_nan=False).encode()
+            except (TypeError, ValueError) as exc:
+                raise FetchError(url, f"request body is not valid JSON: {exc}") from None
+            send["content-type"] = ("Content-Type", "application/json")
+        if self._auth is not None:
+            send["authorization"] = ("Authorization", self._auth)
+        for name, value in (headers or {}).items():
+            send[name.lower()] = (name, value)
+        origin = urlsplit(current).hostname
+        retry = self._retry
+        redirects = 0
+        while True:
+            try:
+                status, got, content = self._exchange(url, method, current, send, body)
+            except _Failed as failed:
+                # The policy is Retry's: which errors count, how often, how long to wait.
+                try:
+                    retry = retry.increment(method, current, error=failed.error)
+                except HTTPError:
+                    raise FetchError(url, failed.reason) from None
+                retry.sleep()
+                continue
+            if retry.is_retry(method, status, "retry-after" in got):
+                answer = HTTPResponse(headers=got, status=status, preload_content=False)
+                try:
+                    retry = retry.increment(method, current, response=answer)
+                except HTTPError:
+                    pass  # retries used up: the last answer is the answer
+                else:
+                    retry.sleep(answer)
+                    continue
+            location = got.get("location")
+            if (
+                follow_redirects
+                and status in REDIRECT_STATUSES
+                and location
+                and method in RETRY_METHODS
+            ):
+                redirects += 1
+                if redirects > MAX_REDIRECTS:
+                    raise FetchError(url, f"too many redirects (more than {MAX_REDIRECTS})", status)
+                current = urljoin(current, location)
+                if status not in (307, 308):
+                    body = None
+                    send.pop("content-type", None)
+                if "authorization" in send and urlsplit(current).hostname != origin:
+                    del send["authorization"]  # credentials stay with the host they are for
+                continue
+            break
         if status >= 400 and status not in ok_statuses:
-            raise FetchError(url, error_reason(headers, body), status)
-        return Response(url, status, headers, body)
+            raise FetchError(url, error_reason(got, content), status)
+        return Response(url, status, got, content)
 
-    def _read_capped(self, url: str, raw: requests.Response) -> bytes:
+    def _exchange(
+        self,
+        url: str,
+        method: str,
+        current: str,
+        send: dict[str, tuple[str, str]],
+        body: bytes | None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One request and its answer, on a kept-alive connection when there is one."""
+        try:
+            parts = urlsplit(current)
+            port = parts.port
+        except ValueError:
+            raise FetchError(url, "invalid URL") from None
+        scheme, host = parts.scheme, parts.hostname
+        if scheme not in ("http", "https"):
+            raise FetchError(url, "invalid URL (no http:// or https://)")
+        if not host:
+            raise FetchError(url, "invalid URL")
+        port = port or (443 if scheme == "https" else 80)
+        key = f"{scheme}://{host}:{port}"
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        if _UNSAFE.search(target):
+            target = quote(target, safe=_SAFE)
+        lines = list(send.values())
+        if body is not None:
+            lines.append(("Content-Length", str(len(body))))
+        elif method not in ("GET", "HEAD"):
+            lines.append(("Content-Length", "0"))
+        conn = self._pool.take(key)
+        if conn is not None:
+            try:
+                return self._attempt(url, key, conn, True, method, target, lines, body)
+            except _Stale:
+                pass
+        conn = self._connect(url, scheme, host, port)
+        try:
+            return self._attempt(url, key, conn, False, method, target, lines, body)
+        except _Stale as stale:
+            raise stale.failed from None
+
+    def _attempt(
+        self,
+        url: str,
+        key: str,
+        conn: http.client.HTTPConnection,
+        reused: bool,
+        method: str,
+        target: str,
+        lines: list[tuple[str, str]],
+        body: bytes | None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        read_timeout = self.config.read_timeout_seconds
+        try:
+            try:
+                conn.putrequest(method, target, skip_accept_encoding=True)
+                for name, value in lines:
+                    conn.putheader(name, value)
+                conn.endheaders(body)
+            except (http.client.InvalidURL, ValueError) as exc:
+                raise FetchError(url, f"invalid URL ({exc})") from None
+            except OSError as exc:
+                failed = _Failed(_reset_reason(exc), ProtocolError("request not sent", exc))
+                raise _Stale(failed) if reused else failed from None
+            try:
+                resp = conn.getresponse()
+            except TimeoutError:
+                reason = f"no answer within {read_timeout:g}s (read timeout)"
+                raise _Failed(reason, ReadTimeoutError(None, url, reason)) from None  # type: ignore[arg-type]
+            except (ConnectionError, http.client.RemoteDisconnected) as exc:
+                failed = _Failed("connection reset by peer", ProtocolError("no answer", exc))
+                raise _Stale(failed) if reused and method in IDEMPOTENT else failed from None
+            except (http.client.HTTPException, OSError) as exc:
+                reason = f"invalid HTTP answer ({type(exc).__name__}: {str(exc)[:80]})"
+                raise _Failed(reason, ProtocolError(reason, exc)) from None
+            status = resp.status
+            got: dict[str, str] = {}
+            for name, value in resp.getheaders():
+                name = name.lower()
+                got[name] = f"{got[name]}, {value}" if name in got else value
+            try:
+                content = self._read_body(url, resp)
+            except TimeoutError:
+                reason = f"no answer within {read_timeout:g}s (read timeout)"
+                raise _Failed(reason, ReadTimeoutError(None, url, reason)) from None  # type: ignore[arg-type]
+            except (http.client.HTTPException, OSError) as exc:
+                reason = "connection broken while reading the body"
+                raise _Failed(reason, ProtocolError(reason, exc)) from None
+        except BaseException:
+            conn.close()
+            raise
+        if resp.will_close or conn.sock is None:
+            conn.close()
+        else:
+            self._pool.give(key, conn)
+        return status, got, content
+
+    def _read_body(self, url: str, resp: http.client.HTTPResponse) -> bytes:
         cap = self.config.max_body_bytes
+        length = resp.length  # None when chunked or until the connection closes
+        if length is not None:
+            if length > cap:
+                raise FetchError(url, f"body larger than {cap} bytes, not read", resp.status)
+            return resp.read()
         chunks: list[bytes] = []
         size = 0
-        for chunk in raw.iter_content(chunk_size=65536):
+        while chunk := resp.read(READ_CHUNK):
             size += len(chunk)
             if size > cap:
-                raise FetchError(url, f"body larger than {cap} bytes, not read", raw.status_code)
+                raise FetchError(url, f"body larger than {cap} bytes, not read", resp.status)
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _connect(self, url: str, scheme: str, host: str, port: int) -> http.client.HTTPConnection:
+        """A new connection: connected within the connect timeout, then reads bounded by the
+        read timeout."""
+        cfg = self.config
+        conn: http.client.HTTPConnection
+        if scheme == "https":
+            conn = http.client.HTTPSConnection(
+                host, port, timeout=cfg.connect_timeout_seconds, context=self._tls_context(url)
+            )
+        else:
+            conn = http.client.HTTPConnection(host, port, timeout=cfg.connect_timeout_seconds)
+        try:
+            conn.connect()
+        except BaseException as exc:
+            conn.close()
+            if not isinstance(exc, OSError):
+                raise
+            reason = _connect_reason(exc, cfg.connect_timeout_seconds)
+            error: HTTPError = (
+                SSLError(reason) if isinstance(exc, ssl.SSLError) else ConnectTimeoutError(reason)
+            )
+            raise _Failed(reason, error) from None
+        assert conn.sock is not None
+        conn.sock.settimeout(cfg.read_timeout_seconds)
+        return conn
+
+    def _tls_context(self, url: str) -> ssl.SSLContext:
+        with self._tls_lock:
+            if self._tls is None:
+                cfg = self.config
+                try:
+                    context = ssl.create_default_context(cafile=cfg.ca_bundle or None)
+                    if not cfg.ca_bundle and not cfg.verify_tls:
+                        context.check_hostname = False
+                        context.verify_mode = ssl.CERT_NONE
+                    if cfg.client_cert:
+                        context.load_cert_chain(cfg.client_cert, cfg.client_key or None)
+                except (OSError, ValueError) as exc:
+                    raise FetchError(url, f"TLS setup failed: {exc}") from None
+                self._tls = context
+            return self._tls
 
     def get_json(self, url: str, params: dict[str, str] | None = None) -> Any:
         return self.request("GET", url, params=params).json()
@@ -181,9 +478,7 @@ class Http:
         return self.request("GET", url, params=params).body.decode("utf-8", "replace")
 
     def close(self) -> None:
-        for session in self._sessions.values():
-            session.close()
-        self._sessions.clear()
+        self._pool.clear()
 
     def __enter__(self) -> Http:
         return self
@@ -192,34 +487,22 @@ class Http:
         self.close()
 
 
-def describe_request_error(
-    exc: requests.exceptions.RequestException, timeout: tuple[float, float]
-) -> str:
-    """A one-line reason for a requests exception (the chain underneath is noise to users)."""
-    text = str(exc)
-    reasons: list[tuple[type[BaseException], str]] = [
-        (requests.exceptions.ConnectTimeout, f"connect timed out after {timeout[0]:g}s"),
-        (requests.exceptions.ReadTimeout, f"no answer within {timeout[1]:g}s (read timeout)"),
-        (requests.exceptions.SSLError, "TLS handshake failed: " + text[-160:]),
-        (requests.exceptions.RetryError, "gave up after retries: " + text[-120:]),
-        (requests.exceptions.ChunkedEncodingError, "connection broken while reading the body"),
-        (requests.exceptions.InvalidURL, "invalid URL"),
-        (requests.exceptions.MissingSchema, "invalid URL (no http:// or https://)"),
-    ]
-    for kind, reason in reasons:
-        if isinstance(exc, kind):
-            return reason
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        lowered = text.lower()
-        if "refused" in lowered:
-            return "connection refused"
-        if "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered:
-            return "connection reset by peer"
-        if "name or service not known" in lowered or "nodename nor servname" in lowered:
-            return "host name not found"
-        if "read timed out" in lowered:
-            return f"no answer within {timeout[1]:g}s (read timeout)"
-        if "timed out" in lowered:
-            return f"connect timed out after {timeout[0]:g}s"
-        return "connection failed: " + text[-160:]
-    return f"{type(exc).__name__}: {text[-160:]}"
+def _connect_reason(exc: OSError, connect_timeout: float) -> str:
+    """A one-line reason for a failed connect (or TLS handshake)."""
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return "TLS handshake failed: " + str(exc)[-160:]
+    if isinstance(exc, TimeoutError):
+        return f"connect timed out after {connect_timeout:g}s"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "host name not found"
+    if isinstance(exc, ConnectionError):
+        return "connection reset by peer"
+    return "connection failed: " + (exc.strerror or str(exc))[-160:]
+
+
+def _reset_reason(exc: OSError) -> str:
+    return "connection reset by peer" if isinstance(exc, ConnectionError) else (
+        "connection failed: " + (exc.strerror or str(exc))[-160:]
+    )

@@ -1,6 +1,7 @@
 """``clusterwatch collect --once``: one cycle of every (or one) source, for debugging.
 
-With ``--print`` the line protocol goes to stdout and nothing to the sinks. Without a config
+With ``--print`` the line protocol goes to stdout and nothing to the sinks. Either way points
+are handed on as they are mapped (per agent), not held for the whole cycle. Without a config
 file, ``--mesos``, ``--marathon``, ``--zookeeper`` and ``--haproxy`` set up the matching
 sources on the spot (agents and cAdvisor are found from the master; ``--cadvisor`` says where
 cAdvisor listens when it is not ``http://{ip}:4194``).
@@ -11,8 +12,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import threading
+from collections.abc import Callable, Sequence
 
 from clusterwatch.core.config_schema import ClusterConfig, Config, SourceConfig
+from clusterwatch.core.point import Point
 
 # option -> (cluster field it fills, sources it enables)
 QUICK_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -61,10 +65,7 @@ def quick_config(args: argparse.Namespace, base: Config) -> Config:
 def run(args: argparse.Namespace) -> int:
     from clusterwatch.core.config import load_config
     from clusterwatch.core.errors import ConfigError
-    from clusterwatch.core.http import Http
-    from clusterwatch.core.lineprotocol import encode_lines
     from clusterwatch.core.registry import import_string
-    from clusterwatch.scheduler.cycle import run_cycle
 
     quick = any(getattr(args, o) for o in (*QUICK_SOURCES, "cadvisor"))
     config = quick_config(args, load_config(args.config, require_file=not quick))
@@ -75,27 +76,51 @@ def run(args: argparse.Namespace) -> int:
             config = dataclasses.replace(config, sources={**config.sources, name: SourceConfig()})
     if not names:
         raise ConfigError(["no sources configured: give --mesos/--marathon/... or a config"])
-    failed = 0
-    points = []
-    with Http(config.http) as http:
-        for name in names:
-            report = run_cycle(name, config, http)
-            points.extend(report.result.points)
-            points.append(report.self_metrics(config.cluster.name))
-            failed += bool(report.result.errors)
-            for error in report.result.errors:
-                print(f"{name}: {error.target}: {error.reason}", file=sys.stderr)
     if args.print:
-        sys.stdout.buffer.write(encode_lines(points))
-        return 1 if failed else 0
+        return 1 if _collect(config, names, _LinePrinter()) else 0
     from clusterwatch.scheduler.daemon import open_publisher
 
     publisher = open_publisher(config)
-    try:
+
+    def publish(points: Sequence[Point]) -> None:
         publisher.publish(points)
+
+    try:
+        failed = _collect(config, names, publish)
         results = publisher.drain(force=True)
     finally:
         publisher.close()
     for sink, result in results.items():
         print(f"sink {sink}: sent {result.sent}, pending {result.pending}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _collect(config: Config, names: list[str], emit: Callable[[Sequence[Point]], None]) -> int:
+    """One cycle of each source, every point to ``emit`` (per-agent ones as they are mapped);
+    returns how many sources had errors."""
+    from clusterwatch.core.http import Http
+    from clusterwatch.scheduler.cycle import run_cycle
+
+    failed = 0
+    with Http(config.http) as http:
+        for name in names:
+            report = run_cycle(name, config, http, emit=emit)
+            emit([*report.result.points, report.self_metrics(config.cluster.name)])
+            failed += bool(report.result.errors)
+            for error in report.result.errors:
+                print(f"{name}: {error.target}: {error.reason}", file=sys.stderr)
+    return failed
+
+
+class _LinePrinter:
+    """``--print``: line protocol to stdout, one batch at a time (batches come from threads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __call__(self, points: Sequence[Point]) -> None:
+        from clusterwatch.core.lineprotocol import encode_lines
+
+        data = encode_lines(points)
+        with self._lock:
+            sys.stdout.buffer.write(data)

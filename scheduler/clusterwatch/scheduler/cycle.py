@@ -2,13 +2,15 @@
 
 A collector never raises for bad input (it records per-target errors); should one raise
 anyway (a bug), the cycle records that as an error of the source and the daemon goes on.
+With ``emit``, per-agent collectors hand points to it as they map them (the daemon passes its
+publisher) and the report's result holds only the rest.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from clusterwatch.core import registry
@@ -42,7 +44,7 @@ class CycleReport:
             {"cluster": cluster, "source": self.source},
             {
                 "duration_seconds": round(self.duration_seconds, 6),
-                "points": float(len(result.points)),
+                "points": float(len(result.points) + result.points_emitted),
                 "errors": float(len(result.errors)),
                 "targets_total": float(result.targets_total),
                 "targets_up": float(max(0, result.targets_total - targets_down)),
@@ -63,8 +65,10 @@ def run_cycle(
     http: Http,
     now: float | None = None,
     owns_agent: Callable[[str], bool] | None = None,
+    emit: Callable[[Sequence[Point]], None] | None = None,
 ) -> CycleReport:
-    """Collect once from source ``name`` as configured in ``config.sources[name]``."""
+    """Collect once from source ``name`` as configured in ``config.sources[name]``; points
+    the collector streams go to ``emit`` (see ``CollectContext.emit``)."""
     source_config = config.sources[name]
     now = time.time() if now is None else now
     ctx = CollectContext(
@@ -74,6 +78,7 @@ def run_cycle(
         http=http,
         time_ns=aligned_time_ns(now, source_config.interval_seconds),
         owns_agent=owns_agent or (lambda agent_id: True),
+        emit=emit,
     )
     started = time.monotonic()
     try:

@@ -12,6 +12,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -23,6 +24,7 @@ from clusterwatch.core.http import Http
 from clusterwatch.core.lineprotocol import Precision
 from clusterwatch.core.log import fields
 from clusterwatch.core.partition import AgentPartition, Everything
+from clusterwatch.core.point import Point
 from clusterwatch.scheduler.cycle import aligned_time_ns, run_cycle
 from clusterwatch.scheduler.publish import Publisher
 from clusterwatch.sinks.factory import open_sinks
@@ -59,10 +61,17 @@ class Daemon:
     # -- jobs --------------------------------------------------------------------------
 
     def collect(self, source: str) -> None:
-        report = run_cycle(source, self.config, self.http, owns_agent=self.partition.owns)
+        # Per-agent points go to the spool as they are mapped (publish is thread-safe through
+        # it), so a cycle of 10,000 agents is never held in memory at once.
+        report = run_cycle(
+            source, self.config, self.http, owns_agent=self.partition.owns, emit=self._publish
+        )
         points = [*report.result.points, report.self_metrics(self.config.cluster.name)]
         self.publisher.publish(points)
         self.cycles += 1
+
+    def _publish(self, points: Sequence[Point]) -> None:
+        self.publisher.publish(points)  # the current publisher: a reload may replace it
 
     def drain(self) -> None:
         self.publisher.drain()
