@@ -210,6 +210,9 @@ class Simulation:
             labels={
                 "owner": rng.choice(catalog.OWNERS),
                 "HAPROXY_GROUP": "external" if index % 2 == 0 else "internal",
+                # every other app opts in to having its /metrics scraped (see the
+                # prometheus collector); the task listeners serve it
+                **({"clusterwatch.metrics.path": "/metrics"} if index % 2 == 0 else {}),
             },
             port_names=["http", "admin"][:ports],
             service_ports=[self.config.service_port_base + 2 * index + k for k in range(ports)],

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     say(f"logs: {log_path}")
     say(f"starting a simulated cluster: 3 Mesos masters, {args.agents} agents, "
         f"3 Marathons, {args.apps} apps, Consul, Chronos (all on 127.x.y.z loopback)")  # fmt: skip
-    with Cluster(agents=args.agents, apps=args.apps, seed=7) as cluster:
+    with Cluster(agents=args.agents, apps=args.apps, seed=7, task_listeners=True) as cluster:
         say(f"  Mesos masters  {' '.join(cluster.master_urls)}")
         say(f"  Marathon       {' '.join(cluster.marathon_urls)}")
         say(f"  Consul         {cluster.consul_url}")
