@@ -102,7 +102,8 @@ def test_the_generators_reach_the_interesting_cases() -> None:
     """Guards the strategies above against silently losing NaN, bools or whole floats."""
     seen: set[str] = set()
 
-    @settings(max_examples=300, deadline=None)
+    # derandomized: a guard on the strategies must not depend on this run's luck
+    @settings(max_examples=300, deadline=None, derandomize=True)
     @given(value=field_values)
     def probe(value: Any) -> None:
         if isinstance(value, bool):

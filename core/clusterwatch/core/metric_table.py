@@ -78,16 +78,80 @@ def convert(raw: Any, spec: Field) -> FieldValue | None:
     return int(value) if spec.kind is COUNTER else float(value)
 
 
+# Kind codes of the compiled fast path (small ints compare faster than enum members).
+_FLOAT, _INT, _FLAG, _TEXT = 0, 1, 2, 3
+_CODES = {GAUGE: _FLOAT, CUMULATIVE: _FLOAT, COUNTER: _INT, FLAG: _FLAG, TEXT: _TEXT}
+
+# One compiled entry: plain key (or "" for a path), path (or None), field name, kind code, scale
+# (None when 1.0), and the Field, for anything off the fast path.
+_Entry = tuple[str, tuple[str, ...] | None, str, int, float | None, Field]
+
+
 class MetricTable:
-    """Source key -> (field name, kind[, scale]) for one measurement."""
+    """Source key -> (field name, kind[, scale]) for one measurement.
+
+    ``fields`` is the table as declared; ``field_values`` runs a copy compiled at
+    construction (keys split into plain keys and paths, kinds as small codes, scale 1.0
+    dropped) whose common cases (exact ``int``/``float``/``bool``/``str`` values) are
+    inlined; any other type goes through ``convert``, so the result is ``convert``'s.
+    """
 
     def __init__(
         self, measurement: str, entries: Mapping[Key, tuple[str, Kind] | tuple[str, Kind, float]]
     ) -> None:
         self.measurement = measurement
         self.fields: dict[Key, Field] = {key: Field(*entry) for key, entry in entries.items()}
+        self._compiled: tuple[_Entry, ...] = tuple(
+            (
+                key if isinstance(key, str) else "",
+                None if isinstance(key, str) else tuple(key),
+                spec.name,
+                _CODES[spec.kind],
+                None if spec.scale == 1.0 else spec.scale,
+                spec,
+            )
+            for key, spec in self.fields.items()
+        )
 
     def field_values(self, doc: Mapping[str, Any]) -> dict[str, FieldValue]:
+        out: dict[str, FieldValue] = {}
+        try:
+            get = doc.get
+        except AttributeError:  # not a mapping: only paths can be looked up (to None)
+            return self._generic_field_values(doc)
+        for key, path, name, code, scale, spec in self._compiled:
+            if path is None:
+                raw = get(key)
+            else:  # a path: through mappings only, as ``lookup`` walks it
+                raw = doc
+                for part in path:
+                    if type(raw) is dict or isinstance(raw, Mapping):
+                        raw = raw.get(part)
+                    else:
+                        raw = None
+                        break
+            if raw is None:
+                continue
+            kind = type(raw)
+            if code <= _INT and (kind is int or kind is float):  # a number, as JSON has them
+                value = raw * scale if scale is not None else raw
+                if type(value) is float:
+                    if value - value != 0.0:  # inf or nan
+                        continue
+                    out[name] = value if code == _FLOAT else int(value)
+                else:
+                    out[name] = float(value) if code == _FLOAT else value
+            elif code == _FLAG and (kind is bool or kind is int or kind is float):
+                out[name] = bool(raw)
+            elif code == _TEXT and kind is str:
+                out[name] = raw
+            else:
+                converted = convert(raw, spec)
+                if converted is not None:
+                    out[name] = converted
+        return out
+
+    def _generic_field_values(self, doc: Mapping[str, Any]) -> dict[str, FieldValue]:
         out: dict[str, FieldValue] = {}
         for key, spec in self.fields.items():
             value = convert(lookup(doc, key), spec)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 JSON = dict[str, Any]
@@ -169,10 +170,15 @@ class MachineSample:
 # -- helpers -------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
+def _utc_seconds(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def rfc3339_ns(ns: int) -> str:
     """Go's RFC3339Nano as cAdvisor writes it: trailing zeros of the fraction dropped."""
     seconds, frac = divmod(ns, 1_000_000_000)
-    base = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    base = _utc_seconds(seconds)
     digits = f"{frac:09d}".rstrip("0")
     return f"{base}.{digits}Z" if digits else f"{base}Z"
 
@@ -304,31 +310,39 @@ def container_info(c: ContainerSample, count: int | None = None) -> JSON:
 def _sum_samples(samples: Sequence[StatsSample]) -> StatsSample:
     """Root-cgroup sample at one instant: the sum of its containers' samples."""
     ncpu = max((len(s.per_cpu_ns) for s in samples), default=0)
-    per_cpu = tuple(
-        sum(s.per_cpu_ns[i] for s in samples if i < len(s.per_cpu_ns)) for i in range(ncpu)
-    )
-
-    def total(attr: str) -> int:
-        return sum(int(getattr(s, attr)) for s in samples)
-
+    per_cpu = [0] * ncpu
+    cpu_total = cpu_user = cpu_system = 0
+    mem_usage = mem_working_set = mem_rss = mem_cache = 0
+    for s in samples:
+        for i, ns in enumerate(s.per_cpu_ns):
+            per_cpu[i] += ns
+        cpu_total += int(s.cpu_total_ns)
+        cpu_user += int(s.cpu_user_ns)
+        cpu_system += int(s.cpu_system_ns)
+        mem_usage += int(s.memory_usage)
+        mem_working_set += int(s.memory_working_set)
+        mem_rss += int(s.memory_rss)
+        mem_cache += int(s.memory_cache)
     return StatsSample(
         timestamp_ns=max(s.timestamp_ns for s in samples),
-        cpu_total_ns=total("cpu_total_ns"),
-        cpu_user_ns=total("cpu_user_ns"),
-        cpu_system_ns=total("cpu_system_ns"),
-        per_cpu_ns=per_cpu,
-        memory_usage=total("memory_usage"),
-        memory_working_set=total("memory_working_set"),
-        memory_rss=total("memory_rss"),
-        memory_cache=total("memory_cache"),
+        cpu_total_ns=cpu_total,
+        cpu_user_ns=cpu_user,
+        cpu_system_ns=cpu_system,
+        per_cpu_ns=tuple(per_cpu),
+        memory_usage=mem_usage,
+        memory_working_set=mem_working_set,
+        memory_rss=mem_rss,
+        memory_cache=mem_cache,
     )
 
 
 def _root(machine: MachineSample, containers: Sequence[ContainerSample], count: int | None) -> JSON:
+    # Only the instants the answer returns are summed (aligned from the newest sample).
     depth = min((len(c.stats) for c in containers), default=0)
-    points = [_sum_samples([c.stats[i - depth] for c in containers]) for i in range(depth)]
-    if count is not None:
-        points = points[-count:] if count > 0 else []
+    wanted = depth if count is None else min(max(count, 0), depth)
+    points = [
+        _sum_samples([c.stats[i - depth] for c in containers]) for i in range(depth - wanted, depth)
+    ]
     children = ["/docker"]
     spec = {
         "creation_time": rfc3339_ns(min((c.creation_time_ns for c in containers), default=0)),

@@ -92,6 +92,8 @@ class AgentHost:
         rate = sim.config.snapshot_rate_limit
         self.limiter = RateLimiter(rate) if rate else None
         self._snapshot = BodyCache()  # values change once per simulated tick
+        self._statistics = BodyCache()
+        self._containers = BodyCache()
         r = self.router = Router()
         r.add("GET", "/metrics/snapshot", self.snapshot)
         for path in ("/slave(1)/state", "/slave(1)/state.json", "/state", "/state.json"):
@@ -119,40 +121,50 @@ class AgentHost:
         return Response(200, body, "application/json")
 
     def statistics(self, request: Request, params: dict[str, str]) -> Response:
-        with self.sim.lock:
-            now = self.sim.sync()
-            return json_response([
-                {
-                    "executor_id": task.executor_id,
-                    "executor_name": _executor_name(task),
-                    "framework_id": task.framework_id,
-                    "source": task.id,
-                    "statistics": _statistics(self.sim, task, now),
-                }
-                for task in self.agent.tasks.values()
-            ])  # fmt: skip
+        sim = self.sim
+        with sim.lock:
+            now = sim.sync()
+            body = self._statistics.get(sim.cache_key(now), lambda: self._statistics_body(now))
+        return Response(200, body, "application/json")
+
+    def _statistics_body(self, now: float) -> bytes:
+        return json_body([
+            {
+                "executor_id": task.executor_id,
+                "executor_name": _executor_name(task),
+                "framework_id": task.framework_id,
+                "source": task.id,
+                "statistics": _statistics(self.sim, task, now),
+            }
+            for task in self.agent.tasks.values()
+        ])  # fmt: skip
 
     def containers(self, request: Request, params: dict[str, str]) -> Response:
-        with self.sim.lock:
-            now = self.sim.sync()
-            return json_response([
-                {
-                    "container_id": task.container_id,
-                    "executor_id": task.executor_id,
-                    "executor_name": _executor_name(task),
-                    "framework_id": task.framework_id,
-                    "source": task.id,
-                    "statistics": _statistics(self.sim, task, now),
-                    "status": {
-                        "container_id": {"value": task.container_id},
-                        "executor_pid": 20000 + int(task.container_id[:4], 16) % 30000,
-                        "network_infos": [
-                            {"ip_addresses": [{"ip_address": task.ip_address}]}
-                        ],
-                    },
-                }
-                for task in self.agent.tasks.values()
-            ])  # fmt: skip
+        sim = self.sim
+        with sim.lock:
+            now = sim.sync()
+            body = self._containers.get(sim.cache_key(now), lambda: self._containers_body(now))
+        return Response(200, body, "application/json")
+
+    def _containers_body(self, now: float) -> bytes:
+        return json_body([
+            {
+                "container_id": task.container_id,
+                "executor_id": task.executor_id,
+                "executor_name": _executor_name(task),
+                "framework_id": task.framework_id,
+                "source": task.id,
+                "statistics": _statistics(self.sim, task, now),
+                "status": {
+                    "container_id": {"value": task.container_id},
+                    "executor_pid": 20000 + int(task.container_id[:4], 16) % 30000,
+                    "network_infos": [
+                        {"ip_addresses": [{"ip_address": task.ip_address}]}
+                    ],
+                },
+            }
+            for task in self.agent.tasks.values()
+        ])  # fmt: skip
 
     def state(self, request: Request, params: dict[str, str]) -> Response:
         sim, agent = self.sim, self.agent
