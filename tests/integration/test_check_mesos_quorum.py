@@ -53,7 +53,7 @@ def test_unreachable_masters_count_down(
     code, line = check(capsys, *hosts(cluster))
     assert code == 2, line
     assert line.startswith("MESOS_QUORUM CRITICAL - no quorum: 1/3 masters up, quorum 2")
-    assert "HTML page (502 Bad Gateway)" in line
+    assert "HTML error page (502 Bad Gateway)" in line
 
 
 def test_failover_mid_check_is_confirmed_not_reported_as_no_leader(

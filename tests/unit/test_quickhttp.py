@@ -53,7 +53,7 @@ def test_html_error_page_is_named_with_its_title() -> None:
     page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
     with serving(http(502, page, {"Content-Type": "text/html"})) as server:
         error = fetch_error(f"http://{server.address}/")
-    assert (error.status, error.reason) == (502, "HTML page (502 Bad Gateway)")
+    assert (error.status, error.reason) == (502, "HTML error page (502 Bad Gateway)")
 
 
 def test_html_with_status_200_is_not_json() -> None:

@@ -42,9 +42,9 @@ from clusterwatch.collectors.common import (
 )
 from clusterwatch.collectors.discovery import marathon_instances, marathon_leader
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
-from clusterwatch.core.http import html_title, looks_like_html
 from clusterwatch.core.metric_table import GAUGE, FieldValue
 from clusterwatch.core.point import Point
+from clusterwatch.core.quickhttp import html_title, looks_like_html
 
 MEASUREMENT = "app_metrics"
 PATH_LABEL = "clusterwatch.metrics.path"

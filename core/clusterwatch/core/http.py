@@ -42,8 +42,10 @@ from urllib3.exceptions import (
 from urllib3.response import HTTPResponse
 from urllib3.util.retry import Retry
 
+from clusterwatch.core import quickhttp
 from clusterwatch.core.config_schema import HttpConfig
 from clusterwatch.core.errors import FetchError
+from clusterwatch.core.quickhttp import decode_json
 from clusterwatch.core.version import __version__
 
 USER_AGENT = f"clusterwatch/{__version__}"
@@ -56,7 +58,6 @@ MAX_REDIRECTS = 5
 IDLE_PER_TARGET = 4  # idle connections kept per target (threads use one at a time)
 IDLE_TOTAL = 256  # idle connections kept in all (like Go's MaxIdleConns 100): sockets are fds
 READ_CHUNK = 65536
-_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 # What requests would have percent-encoded in a URL (it "requotes" every URL it sends).
 _UNSAFE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
 _SAFE = "-._~:/?#[]@!$&'()*+,;=%"
@@ -78,44 +79,8 @@ def target_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def looks_like_html(headers: dict[str, str], body: bytes) -> bool:
-    ctype = headers.get("content-type", "").lower()
-    return "html" in ctype or body.lstrip()[:1] == b"<"
-
-
-def html_title(body: bytes) -> str:
-    match = _TITLE.search(body[:65536])
-    if not match:
-        return "no title"
-    return " ".join(match.group(1).decode("utf-8", "replace").split())[:120]
-
-
-def decode_json(url: str, status: int, headers: dict[str, str], body: bytes) -> Any:
-    """Parse a JSON body or raise FetchError saying what the body was instead."""
-    if not body.strip():
-        raise FetchError(url, "empty body where JSON was expected", status)
-    if looks_like_html(headers, body):
-        raise FetchError(url, f"expected JSON, got an HTML page ({html_title(body)})", status)
-    try:
-        return json.loads(body)
-    except UnicodeDecodeError:
-        raise FetchError(url, "body is not UTF-8 text", status) from None
-    except json.JSONDecodeError as exc:
-        # An error at the very end, or a string never closed, means the body was cut short.
-        cut_short = exc.pos >= len(body.rstrip()) - 1 or exc.msg.startswith("Unterminated")
-        reason = (
-            f"truncated JSON (body ends at byte {len(body)})"
-            if cut_short
-            else f"invalid JSON: {exc.msg} (byte {exc.pos} of {len(body)})"
-        )
-        raise FetchError(url, reason, status) from None
-
-
 def error_reason(headers: dict[str, str], body: bytes) -> str:
-    if looks_like_html(headers, body):
-        return f"HTML error page ({html_title(body)})"
-    text = body[:200].decode("utf-8", "replace").strip()
-    return " ".join(text.split()) or "no body"
+    return quickhttp.error_reason(headers, body) or "no body"
 
 
 class _Failed(Exception):

@@ -85,7 +85,7 @@ def error_reason(headers: Mapping[str, str], body: bytes) -> str:
     if not body.strip():
         return ""
     if looks_like_html(headers, body):
-        return f"HTML page ({html_title(body)})"
+        return f"HTML error page ({html_title(body)})"
     try:
         data = json.loads(body)
     except ValueError:
