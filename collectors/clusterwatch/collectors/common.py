@@ -27,6 +27,16 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MB = 1024.0 * 1024.0  # Mesos and Marathon count memory and disk in megabytes
+MESOS_COUNTS = ("cpus", "gpus")
+MESOS_SIZES = ("mem", "disk")  # megabytes in Mesos, bytes in our schema
+
+
+def mesos_resources(key: Callable[[str], Any], suffix: str) -> dict[Any, tuple[str, Kind, float]]:
+    """Table entries for one Mesos resources block: ``cpus_<suffix>``, ``gpus_<suffix>`` and
+    ``mem_<suffix>_bytes``, ``disk_<suffix>_bytes``; ``key`` gives a resource's source key."""
+    entries = {key(r): (f"{r}_{suffix}", Kind.GAUGE, 1.0) for r in MESOS_COUNTS}
+    entries.update({key(r): (f"{r}_{suffix}_bytes", Kind.GAUGE, MB) for r in MESOS_SIZES})
+    return entries
 MAX_WORKERS = 16
 
 

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from clusterwatch.collectors.common import (
-    MB,
     Schema,
     as_dict,
     as_list,
@@ -26,6 +25,7 @@ from clusterwatch.collectors.common import (
     guarded,
     join,
     marathon_app_id,
+    mesos_resources,
 )
 from clusterwatch.collectors.discovery import (
     INACTIVE,
@@ -48,17 +48,13 @@ from clusterwatch.core.metric_table import (
 from clusterwatch.core.point import Point
 
 SUMMARY = "/master/state-summary"
-_RESOURCES = ("cpus", "gpus")
-_SIZES = ("mem", "disk")
 
 # The master's view of an agent (an element of /master/slaves).
 REGISTERED = MetricTable("mesos_agent", {
     "active":                              ("active",                   FLAG),
     "id":                                  ("agent_id",                 TEXT),
-    **{("resources", r): (f"{r}_total", GAUGE) for r in _RESOURCES},
-    **{("used_resources", r): (f"{r}_used", GAUGE) for r in _RESOURCES},
-    **{("resources", r): (f"{r}_total_bytes", GAUGE, MB) for r in _SIZES},
-    **{("used_resources", r): (f"{r}_used_bytes", GAUGE, MB) for r in _SIZES},
+    **mesos_resources(lambda r: ("resources", r), "total"),
+    **mesos_resources(lambda r: ("used_resources", r), "used"),
 })
 
 # The agent's own /metrics/snapshot (resources come from the master's view above).

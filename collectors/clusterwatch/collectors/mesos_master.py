@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from clusterwatch.collectors.common import (
-    MB,
+    MESOS_COUNTS,
+    MESOS_SIZES,
     Schema,
     as_dict,
     as_list,
@@ -30,6 +31,7 @@ from clusterwatch.collectors.common import (
     host_of,
     join,
     merge,
+    mesos_resources,
 )
 from clusterwatch.collectors.discovery import Masters, find_masters
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
@@ -38,15 +40,11 @@ from clusterwatch.core.metric_table import COUNTER, FLAG, GAUGE, TEXT, MetricTab
 from clusterwatch.core.point import Point
 
 SUMMARY = "/master/state-summary"
-_RESOURCES = ("cpus", "gpus")
-_SIZES = ("mem", "disk")  # megabytes in Mesos
 
 CLUSTER = MetricTable("mesos_cluster", {
-    **{f"master/{r}_total": (f"{r}_total", GAUGE) for r in _RESOURCES},
-    **{f"master/{r}_used": (f"{r}_used", GAUGE) for r in _RESOURCES},
-    **{f"master/{r}_percent": (f"{r}_used_ratio", GAUGE) for r in (*_RESOURCES, *_SIZES)},
-    **{f"master/{r}_total": (f"{r}_total_bytes", GAUGE, MB) for r in _SIZES},
-    **{f"master/{r}_used": (f"{r}_used_bytes", GAUGE, MB) for r in _SIZES},
+    **mesos_resources(lambda r: f"master/{r}_total", "total"),
+    **mesos_resources(lambda r: f"master/{r}_used", "used"),
+    **{f"master/{r}_percent": (f"{r}_used_ratio", GAUGE) for r in (*MESOS_COUNTS, *MESOS_SIZES)},
     "master/cpus_revocable_total":      ("cpus_revocable_total",       GAUGE),
     "master/cpus_revocable_used":       ("cpus_revocable_used",        GAUGE),
     "master/slaves_active":             ("agents_active",              GAUGE),
@@ -114,10 +112,8 @@ FRAMEWORK = MetricTable("mesos_framework", {
     "active":                           ("active",                     FLAG),
     "connected":                        ("connected",                  FLAG),
     "id":                               ("framework_id",               TEXT),
-    **{("used_resources", r): (f"{r}_used", GAUGE) for r in _RESOURCES},
-    **{("used_resources", r): (f"{r}_used_bytes", GAUGE, MB) for r in _SIZES},
-    **{("offered_resources", r): (f"{r}_offered", GAUGE) for r in _RESOURCES},
-    **{("offered_resources", r): (f"{r}_offered_bytes", GAUGE, MB) for r in _SIZES},
+    **mesos_resources(lambda r: ("used_resources", r), "used"),
+    **mesos_resources(lambda r: ("offered_resources", r), "offered"),
 })
 
 SCHEMAS = (
