@@ -1,3 +1,3 @@
 """Shared pytest set-up: the real test servers and the simulator are pytest plugins."""
 
-pytest_plugins = ["tests.services.fixtures", "tests.sim_fixtures"]
+pytest_plugins = ["tests.services.fixtures", "tests.sim_fixtures", "tests.daemon_process"]

@@ -20,13 +20,8 @@ from typing import Any
 import pytest
 
 from clusterwatch.sim import Cluster
-from tests.integration.test_daemon_influx import (
-    LINE,
-    DaemonProcess,
-    daemon_config,
-    start_daemon,
-    wait_until,
-)
+from tests.daemon_process import DaemonProcess, daemon_config, wait_until
+from tests.integration.test_daemon_influx import LINE, start_daemon
 
 pytestmark = pytest.mark.integration
 
