@@ -67,6 +67,12 @@ def run(args: argparse.Namespace) -> int:
     from clusterwatch.core.errors import ConfigError
     from clusterwatch.core.registry import import_string
 
+    if args.log_level is None:
+        # every failed target is printed below, once, as "source: target: reason"; the
+        # daemon's "target down" log records would say the same again
+        import logging
+
+        logging.getLogger("clusterwatch.scheduler.cycle").setLevel(logging.ERROR)
     quick = any(getattr(args, o) for o in (*QUICK_SOURCES, "cadvisor"))
     config = quick_config(args, load_config(args.config, require_file=not quick))
     names = args.source or [n for n, s in config.sources.items() if s.enabled]
