@@ -24,6 +24,8 @@ def zk(zookeeper_ensemble: Any) -> Iterator[KazooClient]:
 
 
 def znodes(zk: KazooClient, root: str) -> list[tuple[str, dict[str, Any]]]:
+    # this client may sit on another member than the masters' sessions: catch up first
+    zk.sync(root)
     names = sorted(n for n in zk.get_children(root) if n.startswith("json.info_"))
     return [(n, json.loads(zk.get(f"{root}/{n}")[0])) for n in names]
 

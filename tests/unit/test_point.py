@@ -278,3 +278,14 @@ def test_shared_between_threads() -> None:
         thread.join()
     assert results == [expected] * 4
     assert encoder.stats.nonfinite_fields == 4 * 2000
+
+
+def test_mixed_type_shapes_keep_strings_intact_and_still_drop_what_they_must() -> None:
+    encoder = LineEncoder()
+    fields = {"a": 1, "b": True, "c": 'v1.0,x "%s" \\', "d": 2.0, "e": 0.5}
+    line = 'm a=1i,b=true,c="v1.0,x \\"%s\\" \\\\",d=2,e=0.5 7'
+    # twice: the first builds the shape's writer, the second uses it
+    assert encoder.encode([Point("m", {}, fields, 7)] * 2) == [line, line]
+    shaky = {"a": 2**64, "b": False, "d": math.nan, "s": "ok"}
+    assert encoder.encode([Point("m", {}, shaky, 7)] * 2) == ['m b=false,s="ok" 7'] * 2
+    assert (encoder.stats.out_of_range_fields, encoder.stats.nonfinite_fields) == (2, 2)

@@ -40,6 +40,7 @@ _ESCAPE_KEY = str.maketrans(
 _ESCAPE_STRING = str.maketrans({'"': r"\"", "\\": r"\\"})
 
 _MAX_TYPE_SHAPES = 64
+_MIXED_KINDS = (int, float, bool, str)  # exact types; subclasses take the value-by-value path
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _Getter = Callable[[Mapping[Any, Any]], tuple[Any, ...]]
@@ -61,14 +62,75 @@ class EncoderStats:
 
 
 class _NumericPlan(NamedTuple):
-    """A ``%`` template for one shape of all-int/float fields: ``a=%di,b=%r``."""
+    """How to write one shape of field values (the plan's keys with these exact types).
+
+    All int/float: a ``%`` template (``a=%di,b=%r``), a struct to check the ints fit int64,
+    and a note that floats need their ``.0`` cut. With bools or strings too: ``writer``, a
+    function made for the shape that checks, converts and formats in one call (None: the
+    value by value path decides).
+    """
 
     template: str
     pack: Callable[..., bytes]  # a struct of "q" and "d", to check the ints fit int64
     floats: bool
+    writer: Callable[[tuple[Any, ...]], str | None] | None = None
 
 
 _NOT_NUMERIC = _NumericPlan("", struct.Struct("").pack, False)
+_WRITER_HELPERS = {
+    "isfinite": math.isfinite,
+    "BOOL": {True: "true", False: "false"},
+    "lo": _INT64_MIN,
+    "hi": _INT64_MAX,
+}
+
+
+def _float_text(value: float) -> str:
+    text = float.__repr__(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _quoted(value: str) -> str:
+    return '"' + value.translate(_ESCAPE_STRING) + '"'
+
+
+def _mixed_writer(prefixes: Sequence[str], types: tuple[type, ...]) -> Callable[..., str | None]:
+    """A function for one shape of int/float/bool/str values: None when an int is out of
+    int64 or a float is not finite (the value-by-value path then drops and counts them),
+    else the field set. Only indices and helper names go into the generated source; the
+    escaped keys travel in the template constant."""
+    checks, args, pieces = [], [], []
+    for index, (prefix, kind) in enumerate(zip(prefixes, types, strict=True)):
+        value = f"v[{index}]"
+        if kind is int:
+            checks.append(f"lo <= {value} <= hi")
+            args.append(value)
+            pieces.append(prefix.replace("%", "%%") + "%di")
+            continue
+        if kind is float:
+            checks.append(f"isfinite({value})")
+            args.append(f"float_text({value})")
+        elif kind is bool:
+            args.append(f"BOOL[{value}]")
+        else:
+            args.append(f"quoted({value})")
+        pieces.append(prefix.replace("%", "%%") + "%s")
+    condition = " and ".join(checks) or "True"
+    source = (
+        "def write(v):\n"
+        f"    if not ({condition}):\n"
+        "        return None\n"
+        f"    return TEMPLATE % ({', '.join(args)},)\n"
+    )
+    namespace: dict[str, Any] = {
+        **_WRITER_HELPERS,
+        "float_text": _float_text,
+        "quoted": _quoted,
+        "TEMPLATE": ",".join(pieces),
+    }
+    exec(source, namespace)  # the namedtuple way: one small function per shape
+    writer: Callable[..., str | None] = namespace["write"]
+    return writer
 
 
 class _Plan(NamedTuple):
@@ -165,8 +227,10 @@ class LineEncoder:
             if numeric is None:
                 numeric = self._numeric_plan(plan, types)
             text = None
-            if numeric is not not_numeric:
-                template, pack, has_floats = numeric
+            if numeric.writer is not None:
+                text = numeric.writer(values)
+            elif numeric is not not_numeric:
+                template, pack, has_floats, _ = numeric
                 try:
                     pack(*values)  # refuses an int outside int64
                     # not finite if a float is not; if the sum overflows, the slow path decides
@@ -255,7 +319,12 @@ class LineEncoder:
 
     def _numeric_plan(self, plan: _Plan, types: tuple[type, ...]) -> _NumericPlan:
         numeric = _NOT_NUMERIC
-        if all(kind is int or kind is float for kind in types):
+        if all(kind in _MIXED_KINDS for kind in types) and not all(
+            kind is int or kind is float for kind in types
+        ):
+            writer = _mixed_writer(plan.field_prefixes, types)
+            numeric = _NumericPlan("", _NOT_NUMERIC.pack, False, writer)
+        elif all(kind is int or kind is float for kind in types):
             template = ",".join(
                 prefix.replace("%", "%%") + ("%r" if kind is float else "%di")
                 for prefix, kind in zip(plan.field_prefixes, types, strict=True)

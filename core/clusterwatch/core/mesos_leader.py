@@ -11,6 +11,7 @@ dataclasses at runtime, kazoo only when ZooKeeper is asked.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from clusterwatch.core.errors import FetchError
@@ -90,6 +91,10 @@ def read_znodes(hosts: str, path: str, timeout: float) -> dict[str, bytes]:
     client = KazooClient(hosts=hosts, timeout=timeout, read_only=True)
     try:
         client.start(timeout=timeout)
+        # our member may lag behind the one a master wrote through; a read-only member (an
+        # ensemble without quorum) cannot sync, and then what it has is read
+        with contextlib.suppress(KazooException):
+            client.sync(path)
         out: dict[str, bytes] = {}
         for child in client.get_children(path):
             if child.startswith(ZNODE_PREFIX):
