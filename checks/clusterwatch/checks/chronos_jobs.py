@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    import nagiosplugin
 
 NAME = "chronos_jobs"
 _DURATION = re.compile(
@@ -203,12 +202,8 @@ def parser() -> plugin.ArgumentParser:
     return p
 
 
-def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
-    return findings.check(NAME, Measure(args, progress))
-
-
 def main(argv: list[str] | None = None) -> int:
-    return plugin.run(NAME, parser(), build, argv)
+    return findings.run(NAME, parser(), Measure, argv)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Perfdata: servers_up, leaders (distinct leaders named), peers.
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from clusterwatch.checks import findings, plugin, targets
@@ -28,7 +27,6 @@ TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    import nagiosplugin
 
 NAME = "consul_quorum"
 
@@ -142,12 +140,8 @@ def parser() -> plugin.ArgumentParser:
     return p
 
 
-def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
-    return findings.check(NAME, Measure(args, progress))
-
-
 def main(argv: list[str] | None = None) -> int:
-    return plugin.run(NAME, parser(), build, argv)
+    return findings.run(NAME, parser(), Measure, argv)
 
 
 if __name__ == "__main__":

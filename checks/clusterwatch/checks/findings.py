@@ -131,16 +131,22 @@ class PerfContext(nagiosplugin.Context):  # type: ignore[misc]
         outcome = getattr(resource, "outcome", None)
         warn, crit = outcome.ranges.get(metric.name, (None, None)) if outcome else (None, None)
         return plugin.PerfData(
-            metric.name, metric.value, metric.uom or "",
+            metric.name,
+            metric.value,
+            metric.uom or "",
             plugin.parse_range(warn) if warn else None,
             plugin.parse_range(crit) if crit else None,
-            metric.min, metric.max,
+            metric.min,
+            metric.max,
         )
 
 
 def perf(
-    name: str, value: float | int | None, uom: str = "",
-    min: float | int | None = None, max: float | int | None = None,
+    name: str,
+    value: float | int | None,
+    uom: str = "",
+    min: float | int | None = None,
+    max: float | int | None = None,
 ) -> nagiosplugin.Metric:
     """A perfdata-only metric."""
     return nagiosplugin.Metric(name, value, uom or None, min, max, context="perf")
@@ -157,6 +163,15 @@ class FindingsSummary(plugin.Summary):
         resource = results[0].resource if results else None
         outcome = getattr(resource, "outcome", None)
         return list(outcome.details) if outcome is not None else []
+
+
+def run(
+    name: str, parser: plugin.ArgumentParser, measure: type[Measure], argv: list[str] | None
+) -> int:
+    """The ``main`` of a rule-based plugin: parse, measure, judge, say (see plugin.run)."""
+    return plugin.run(
+        name, parser, lambda args, progress: check(name, measure(args, progress)), argv
+    )
 
 
 def check(

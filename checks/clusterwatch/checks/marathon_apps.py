@@ -21,7 +21,6 @@ Perfdata: apps, apps_degraded, apps_down, deployments, deployments_overdue, queu
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from clusterwatch.checks import findings, plugin, targets
@@ -36,7 +35,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    import nagiosplugin
 
 NAME = "marathon_apps"
 DEFAULT_DEPLOYMENT_MAX_AGE = 900.0
@@ -222,12 +220,8 @@ def parser() -> plugin.ArgumentParser:
     return p
 
 
-def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
-    return findings.check(NAME, Measure(args, progress))
-
-
 def main(argv: list[str] | None = None) -> int:
-    return plugin.run(NAME, parser(), build, argv)
+    return findings.run(NAME, parser(), Measure, argv)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ Perfdata: instances_up, leaders (distinct leaders named).
 
 from __future__ import annotations
 
-import argparse
-
 from clusterwatch.checks import findings, plugin, targets
 from clusterwatch.checks.findings import CRITICAL, OK, WARNING, Finding
 from clusterwatch.core import quickhttp
@@ -26,7 +24,6 @@ TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    import nagiosplugin
 
 NAME = "marathon_leader"
 NO_LEADER_STATUSES = (404, 503)
@@ -134,12 +131,8 @@ def parser() -> plugin.ArgumentParser:
     return p
 
 
-def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
-    return findings.check(NAME, Measure(args, progress))
-
-
 def main(argv: list[str] | None = None) -> int:
-    return plugin.run(NAME, parser(), build, argv)
+    return findings.run(NAME, parser(), Measure, argv)
 
 
 if __name__ == "__main__":

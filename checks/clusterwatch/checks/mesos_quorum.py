@@ -22,7 +22,6 @@ Perfdata: masters_up, leaders, quorum (and znodes in ZooKeeper mode).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 from clusterwatch.checks import findings, plugin, targets
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from typing import Any
 
-    import nagiosplugin
 
 NAME = "mesos_quorum"
 RATE_LIMIT_PAUSE = 0.6
@@ -228,12 +226,8 @@ def parser() -> plugin.ArgumentParser:
     return p
 
 
-def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
-    return findings.check(NAME, Measure(args, progress))
-
-
 def main(argv: list[str] | None = None) -> int:
-    return plugin.run(NAME, parser(), build, argv)
+    return findings.run(NAME, parser(), Measure, argv)
 
 
 if __name__ == "__main__":

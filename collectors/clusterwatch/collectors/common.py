@@ -31,6 +31,14 @@ MESOS_COUNTS = ("cpus", "gpus")
 MESOS_SIZES = ("mem", "disk")  # megabytes in Mesos, bytes in our schema
 
 
+# The process-level system/* keys every Mesos master and agent snapshot carries.
+MESOS_SYSTEM: dict[Any, tuple[str, Kind]] = {
+    f"system/{key}": (f"system_{key}", Kind.GAUGE)
+    for key in ("cpus_total", "load_1min", "load_5min", "load_15min", "mem_total_bytes",
+                "mem_free_bytes")
+}  # fmt: skip
+
+
 def mesos_resources(key: Callable[[str], Any], suffix: str) -> dict[Any, tuple[str, Kind, float]]:
     """Table entries for one Mesos resources block: ``cpus_<suffix>``, ``gpus_<suffix>`` and
     ``mem_<suffix>_bytes``, ``disk_<suffix>_bytes``; ``key`` gives a resource's source key."""

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clusterwatch.collectors.common import (
+    MESOS_SYSTEM,
     Schema,
     as_dict,
     as_list,
@@ -82,12 +83,7 @@ SNAPSHOT = MetricTable("mesos_agent", {
     "slave/invalid_status_updates":        ("status_updates_invalid_total", COUNTER),
     "containerizer/mesos/container_destroy_errors": ("container_destroy_errors_total", COUNTER),
     "gc/path_removals_failed":             ("gc_path_removals_failed_total", COUNTER),
-    "system/cpus_total":                   ("system_cpus_total",        GAUGE),
-    "system/load_1min":                    ("system_load_1min",         GAUGE),
-    "system/load_5min":                    ("system_load_5min",         GAUGE),
-    "system/load_15min":                   ("system_load_15min",        GAUGE),
-    "system/mem_total_bytes":              ("system_mem_total_bytes",   GAUGE),
-    "system/mem_free_bytes":               ("system_mem_free_bytes",    GAUGE),
+    **MESOS_SYSTEM,
 })
 
 # One element's "statistics" of /monitor/statistics (ResourceStatistics).

@@ -22,6 +22,7 @@ from typing import Any
 from clusterwatch.collectors.common import (
     MESOS_COUNTS,
     MESOS_SIZES,
+    MESOS_SYSTEM,
     Schema,
     as_dict,
     as_list,
@@ -100,12 +101,7 @@ MASTER = MetricTable("mesos_master", {
     "master/valid_status_updates":      ("status_updates_valid_total", COUNTER),
     "master/invalid_status_updates":    ("status_updates_invalid_total", COUNTER),
     **{f"master/messages_{m}": (f"messages_{m}_total", COUNTER) for m in _MESSAGES},
-    "system/cpus_total":                ("system_cpus_total",          GAUGE),
-    "system/load_1min":                 ("system_load_1min",           GAUGE),
-    "system/load_5min":                 ("system_load_5min",           GAUGE),
-    "system/load_15min":                ("system_load_15min",          GAUGE),
-    "system/mem_total_bytes":           ("system_mem_total_bytes",     GAUGE),
-    "system/mem_free_bytes":            ("system_mem_free_bytes",      GAUGE),
+    **MESOS_SYSTEM,
 })
 
 FRAMEWORK = MetricTable("mesos_framework", {
