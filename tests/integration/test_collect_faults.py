@@ -7,9 +7,7 @@ per-target error and everything else is collected.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
@@ -237,23 +235,6 @@ def test_a_hanging_marathon_instance_is_bounded_and_recorded(
 
 
 # -- ZooKeeper discovery against the real ensemble -------------------------------------------
-
-
-@pytest.fixture
-def zk_chroot(zookeeper_ensemble: Any) -> Iterator[str]:
-    """A connect string with a chroot of its own: other tests' ``/mesos`` cannot interfere."""
-    from kazoo.client import KazooClient
-
-    root = f"/cw-{uuid.uuid4().hex[:8]}"
-    client = KazooClient(hosts=zookeeper_ensemble.connect_string)
-    client.start(timeout=15)
-    client.ensure_path(root)
-    try:
-        yield f"{zookeeper_ensemble.connect_string}{root}"
-    finally:
-        client.delete(root, recursive=True)
-        client.stop()
-        client.close()
 
 
 def test_zookeeper_discovery_finds_the_leader_and_follows_a_failover(

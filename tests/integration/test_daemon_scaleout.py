@@ -33,23 +33,6 @@ Seen = dict[int, dict[str, set[int]]]
 
 
 @pytest.fixture
-def zk_chroot(zookeeper_ensemble: Any) -> Iterator[str]:
-    """A connect string with a chroot of its own (masters' znodes and the partition party)."""
-    from kazoo.client import KazooClient
-
-    root = f"/cw-{uuid.uuid4().hex[:8]}"
-    client = KazooClient(hosts=zookeeper_ensemble.connect_string)
-    client.start(timeout=15)
-    client.ensure_path(root)
-    try:
-        yield f"{zookeeper_ensemble.connect_string}{root}"
-    finally:
-        client.delete(root, recursive=True)
-        client.stop()
-        client.close()
-
-
-@pytest.fixture
 def daemons() -> Iterator[list[DaemonProcess]]:
     started: list[DaemonProcess] = []
     yield started

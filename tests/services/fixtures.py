@@ -11,6 +11,7 @@ automatically too (mark them explicitly anyway). ``make services`` installs the 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import NoReturn, Protocol, TypeVar
 
@@ -113,6 +114,24 @@ def zookeeper_ensemble() -> Iterator[ZooKeeperEnsemble]:
     ensemble = _start("zookeeper", ZooKeeperEnsemble)
     yield ensemble
     ensemble.cleanup()
+
+
+@pytest.fixture
+def zk_chroot(zookeeper_ensemble: ZooKeeperEnsemble) -> Iterator[str]:
+    """A connect string with a chroot of its own (``host:port,.../cw-<random>``), removed after
+    the test, so other tests' ``/mesos`` znodes or partition parties cannot interfere."""
+    from kazoo.client import KazooClient
+
+    root = f"/cw-{uuid.uuid4().hex[:8]}"
+    client = KazooClient(hosts=zookeeper_ensemble.connect_string)
+    client.start(timeout=15)
+    client.ensure_path(root)
+    try:
+        yield f"{zookeeper_ensemble.connect_string}{root}"
+    finally:
+        client.delete(root, recursive=True)
+        client.stop()
+        client.close()
 
 
 @pytest.fixture(autouse=True)

@@ -31,27 +31,20 @@ if TYPE_CHECKING:
 NAME = "consul_quorum"
 
 
-class ServerView:
+class ServerView(targets.MemberView):
     """One Consul server as asked: the leader it names (``""``: none) and its raft peers."""
 
-    __slots__ = ("error", "leader", "peers", "url")
+    __slots__ = ("leader", "peers")
 
     def __init__(
         self, url: str, error: str | None = "no answer", leader: str = "",
         peers: Sequence[str] = (),
     ) -> None:
-        self.url = url
-        self.error = error
+        super().__init__(url, error)
         self.leader = leader
         self.peers = list(peers)
 
-    @property
-    def up(self) -> bool:
-        return self.error is None
-
-    def describe(self) -> str:
-        if not self.up:
-            return f"{self.url}: down ({self.error})"
+    def describe_up(self) -> str:
         return (f"{self.url}: leader {self.leader or 'none'}, "
                 f"{len(self.peers)} peers ({', '.join(self.peers)})")  # fmt: skip
 

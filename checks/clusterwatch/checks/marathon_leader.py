@@ -29,27 +29,20 @@ NAME = "marathon_leader"
 NO_LEADER_STATUSES = (404, 503)
 
 
-class InstanceView:
+class InstanceView(targets.MemberView):
     """One instance as asked: the leader it names, ``no_leader`` (its words), or why down."""
 
-    __slots__ = ("error", "leader", "no_leader", "url")
+    __slots__ = ("leader", "no_leader")
 
     def __init__(
         self, url: str, error: str | None = "no answer", leader: str | None = None,
         no_leader: str | None = None,
     ) -> None:
-        self.url = url
-        self.error = error
+        super().__init__(url, error)
         self.leader = leader
         self.no_leader = no_leader
 
-    @property
-    def up(self) -> bool:
-        return self.error is None
-
-    def describe(self) -> str:
-        if not self.up:
-            return f"{self.url}: down ({self.error})"
+    def describe_up(self) -> str:
         if self.leader is None:
             return f"{self.url}: no leader ({self.no_leader})"
         return f"{self.url}: leader {self.leader}"

@@ -40,28 +40,21 @@ RATE_LIMIT_PAUSE = 0.6
 """Mesos rate-limits /metrics/snapshot on some builds (429): wait this long and ask once more."""
 
 
-class MasterView:
+class MasterView(targets.MemberView):
     """One master as asked: elected, registrar recovered, its quorum flag; or why it is down."""
 
-    __slots__ = ("elected", "error", "quorum", "recovered", "url")
+    __slots__ = ("elected", "quorum", "recovered")
 
     def __init__(
         self, url: str, error: str | None = "no answer", elected: bool = False,
         recovered: float | None = None, quorum: int | None = None,
     ) -> None:
-        self.url = url
-        self.error = error
+        super().__init__(url, error)
         self.elected = elected
         self.recovered = recovered
         self.quorum = quorum
 
-    @property
-    def up(self) -> bool:
-        return self.error is None
-
-    def describe(self) -> str:
-        if not self.up:
-            return f"{self.url}: down ({self.error})"
+    def describe_up(self) -> str:
         if not self.elected:
             return f"{self.url}: standby"
         registrar = "recovered" if self.recovered == 1 else "NOT recovered"

@@ -66,6 +66,29 @@ def regex_arg(spec: str) -> re.Pattern[str]:
         raise argparse.ArgumentTypeError(f"invalid regular expression {spec!r}: {exc}") from None
 
 
+class MemberView:
+    """One cluster member as a plugin asked it: up, with what it said, or down and why.
+
+    Subclasses add their own slots and say what an up member told them in ``describe_up``.
+    """
+
+    __slots__ = ("error", "url")
+
+    def __init__(self, url: str, error: str | None = "no answer") -> None:
+        self.url = url
+        self.error = error
+
+    @property
+    def up(self) -> bool:
+        return self.error is None
+
+    def describe(self) -> str:
+        return self.describe_up() if self.up else f"{self.url}: down ({self.error})"
+
+    def describe_up(self) -> str:
+        raise NotImplementedError
+
+
 class Answer:
     """One server's answer to a GET: the decoded JSON, or why there is none."""
 
