@@ -17,7 +17,7 @@ import socket
 import time
 
 from clusterwatch.core.errors import FetchError
-from clusterwatch.core.sockread import ReplyTooLarge, read_until_closed
+from clusterwatch.core.sockread import ReplyTooLarge, read_until_closed, socket_error_reason
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -220,14 +220,10 @@ def fetch_socket(address: str, timeout: float) -> str:
             data = _read_all(sock, deadline, address)
     except FetchError:
         raise
-    except socket.gaierror as exc:
-        raise FetchError(address, f"cannot resolve host: {exc.strerror}") from None
-    except TimeoutError:
-        raise FetchError(address, f"timed out after {timeout:g}s") from None
     except FileNotFoundError:
         raise FetchError(address, "no such socket") from None
     except OSError as exc:
-        raise FetchError(address, (exc.strerror or str(exc)).lower()) from None
+        raise FetchError(address, socket_error_reason(exc, timeout)) from None
     text = data.decode("utf-8", errors="replace")
     if text.startswith("Unknown command") or text.startswith("Permission denied"):
         raise FetchError(address, f"refused 'show stat': {_excerpt(text)}")

@@ -19,7 +19,7 @@ import socket
 import time
 
 from clusterwatch.core.errors import FetchError
-from clusterwatch.core.sockread import ReplyTooLarge, read_until_closed
+from clusterwatch.core.sockread import ReplyTooLarge, read_until_closed, socket_error_reason
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
@@ -259,16 +259,8 @@ def get(url: str, timeout: float, headers: Mapping[str, str] | None = None) -> R
         if exc.target:
             raise
         raise FetchError(url, exc.reason) from None
-    except socket.gaierror as exc:
-        raise FetchError(url, f"cannot resolve host: {exc.strerror}") from None
-    except TimeoutError:
-        raise FetchError(url, f"timed out after {timeout:.3g}s") from None
-    except ConnectionRefusedError:
-        raise FetchError(url, "connection refused") from None
-    except ConnectionResetError:
-        raise FetchError(url, "connection reset by peer") from None
     except OSError as exc:
-        raise FetchError(url, (exc.strerror or str(exc) or type(exc).__name__).lower()) from None
+        raise FetchError(url, socket_error_reason(exc, timeout)) from None
 
 
 def get_json(

@@ -20,7 +20,7 @@ import socket
 import time
 
 from clusterwatch.core.errors import FetchError
-from clusterwatch.core.sockread import ReplyTooLarge, read_until_closed
+from clusterwatch.core.sockread import ReplyTooLarge, read_until_closed, socket_error_reason
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -141,16 +141,8 @@ def send_command(host: str, port: int, command: str, timeout: float) -> str:
             reply = read_until_closed(sock, deadline, MAX_REPLY_BYTES)
     except ReplyTooLarge:
         raise ZkBadReply(target, f"{command} reply longer than {MAX_REPLY_BYTES} bytes") from None
-    except socket.gaierror as exc:
-        raise ZkUnreachable(target, f"cannot resolve host: {exc.strerror}") from None
-    except TimeoutError:
-        raise ZkUnreachable(target, f"timed out after {timeout:g}s") from None
-    except ConnectionRefusedError:
-        raise ZkUnreachable(target, "connection refused") from None
-    except ConnectionResetError:
-        raise ZkUnreachable(target, "connection reset") from None
     except OSError as exc:
-        raise ZkUnreachable(target, exc.strerror or str(exc)) from None
+        raise ZkUnreachable(target, socket_error_reason(exc, timeout)) from None
     return reply.decode("utf-8", errors="replace")
 
 
