@@ -12,8 +12,11 @@ a child process, so this process's CPU time is the collectors' alone. Measured h
 - **baseline**: the same GETs (every agent's ``/metrics/snapshot`` and ``/monitor/statistics``,
   every cAdvisor's ``subcontainers`` with the same two samples, the leader's
   ``/master/state-summary`` and ``/master/slaves``, the masters' snapshots and Marathon's
-  ``/v2/apps`` and ``/metrics``) with the same ``Http`` client and the same fan-out, each body
-  through ``json.loads`` and dropped: no mapping. cycle - baseline is what mapping costs;
+  ``/v2/apps`` and ``/metrics``) through the same transports (the per-agent ones on the
+  asyncio path, ``AsyncHttp``, with the cycle's concurrency; the rest with ``Http``), each
+  body decoded and dropped: no mapping. cycle - baseline is what mapping and encoding cost;
+- **threads baseline**: the same raw fetch with ``Http`` (``http.client``, kept alive) on 16
+  threads, as the per-agent sources fetched before the asyncio path;
 - **requests baseline** (sizes up to ``--requests-max-agents``): the same raw fetch through
   ``requests`` (one Session per target, as ``core.http`` used to), to show what the client
   alone costs.
@@ -29,6 +32,7 @@ are this process only unless named ``simulator``. Loopback only. Prints
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing
 import os
@@ -40,9 +44,10 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from clusterwatch.collectors.cadvisor import PATH, QUERY
-from clusterwatch.collectors.common import fan_out
+from clusterwatch.collectors.common import CONCURRENCY, fan_out
 from clusterwatch.core.config_schema import ClusterConfig, Config, HttpConfig, SourceConfig
-from clusterwatch.core.http import Http, target_of
+from clusterwatch.core.http import Http, loads, target_of
+from clusterwatch.core.http_async import AsyncHttp
 from clusterwatch.core.lineprotocol import encode
 from clusterwatch.core.point import Point
 from clusterwatch.scheduler.cycle import run_cycle
@@ -155,27 +160,57 @@ def full_cycle(config: Config, http: Http) -> tuple[int, int, dict[str, float]]:
     return points, errors, per_source
 
 
-def raw_urls(info: dict[str, Any]) -> list[str]:
-    """Every URL the cycle reads (the agents' /state only when cAdvisor lacks metadata)."""
+def cluster_urls(info: dict[str, Any]) -> list[str]:
+    """The URLs read once per cycle (leader, masters, Marathon)."""
     summary = info["leader"] + "/master/state-summary"
     urls = [summary, summary, info["leader"] + "/master/slaves",  # as the three sources do
             info["marathon_leader"] + "/v2/apps?embed=apps.counts&embed=apps.deployments"
             "&embed=apps.lastTaskFailure&embed=apps.taskStats"]  # fmt: skip
     urls += [m + "/metrics/snapshot" for m in info["masters"]]
     urls += [m + "/metrics" for m in info["marathon"]]
+    return urls
+
+
+def agent_urls(info: dict[str, Any]) -> list[str]:
+    """The URLs read per agent (its /state only when cAdvisor lacks metadata: not here)."""
+    urls = []
     for mesos, cadvisor in info["agents"]:
         urls += [mesos + "/metrics/snapshot", mesos + "/monitor/statistics",
                  cadvisor + PATH]  # fmt: skip
     return urls
 
 
-def raw_fetch(info: dict[str, Any], http: Http) -> int:
-    """Baseline: every body the cycle reads, GET + json.loads, nothing kept."""
+def raw_urls(info: dict[str, Any]) -> list[str]:
+    """Every URL the cycle reads."""
+    return cluster_urls(info) + agent_urls(info)
+
+
+def raw_fetch(info: dict[str, Any], http: Http) -> None:
+    """Baseline: every body the cycle reads, GET + decode, nothing kept; the per-agent ones
+    on the asyncio path with the cycle's concurrency, as the sources read them."""
+
+    async def fetch_agents() -> None:
+        async with AsyncHttp(http) as client:
+            queue = iter(agent_urls(info))
+
+            async def worker() -> None:
+                for url in queue:
+                    await client.get_json(url, QUERY if url.endswith(PATH) else None)
+
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+
+    fan_out(http.get_json, cluster_urls(info))
+    asyncio.run(fetch_agents())
+
+
+def raw_fetch_threads(info: dict[str, Any], http: Http) -> int:
+    """The same raw fetch on 16 threads with ``Http`` (``http.client``): how the per-agent
+    sources fetched before the asyncio path. Returns the bytes read."""
 
     def get(url: str) -> int:
         query = QUERY if url.endswith(PATH) else None
         body = http.request("GET", url, json_body=query).body
-        json.loads(body)
+        loads(body)
         return len(body)
 
     return sum(fan_out(get, raw_urls(info)))
@@ -239,9 +274,12 @@ def bench_size(agents: int, per_agent: int, with_requests: bool) -> dict[str, fl
                   f"(simulator {sim:.2f} s), {points} points, {errors} errors, "
                   f"peak RSS {rss:.0f} MiB; "
                   + ", ".join(f"{k} {v:.2f} s" for k, v in per_source.items()))
-            size, base_wall, base_cpu, base_sim = measured(lambda: raw_fetch(info, http))
+            _, base_wall, base_cpu, base_sim = measured(lambda: raw_fetch(info, http))
             print(f"[{agents} agents] baseline raw fetch: {base_wall:.2f} s wall, "
-                  f"{base_cpu:.2f} s CPU (simulator {base_sim:.2f} s), "
+                  f"{base_cpu:.2f} s CPU (simulator {base_sim:.2f} s)")
+            size, thr_wall, thr_cpu, thr_sim = measured(lambda: raw_fetch_threads(info, http))
+            print(f"[{agents} agents] threads baseline raw fetch: {thr_wall:.2f} s wall, "
+                  f"{thr_cpu:.2f} s CPU (simulator {thr_sim:.2f} s), "
                   f"{size / 1e6:.0f} MB of JSON")
             (_, _, per_source2), wall2, cpu2, sim2 = measured(lambda: full_cycle(config, http))
             print(f"[{agents} agents] cycle (warm): {wall2:.2f} s wall, {cpu2:.2f} s CPU "
@@ -256,6 +294,7 @@ def bench_size(agents: int, per_agent: int, with_requests: bool) -> dict[str, fl
         out.update({
             "wall": best_wall, "cpu": best_cpu, "sim": best_sim, "points": float(points),
             "errors": float(errors), "base_wall": base_wall, "base_cpu": base_cpu, "rss": rss,
+            "thr_wall": thr_wall, "thr_cpu": thr_cpu,
         })  # fmt: skip
         return out
     finally:
@@ -290,6 +329,8 @@ def main() -> None:
         print(f"baseline_raw_fetch_wall_seconds_{k}_agents: {r['base_wall']:.2f} s")
         print(f"baseline_raw_fetch_cpu_seconds_{k}_agents: {r['base_cpu']:.2f} s")
         print(f"mapping_overhead_cpu_seconds_{k}_agents: {r['cpu'] - r['base_cpu']:.2f} s")
+        print(f"baseline_threads_raw_fetch_wall_seconds_{k}_agents: {r['thr_wall']:.2f} s")
+        print(f"baseline_threads_raw_fetch_cpu_seconds_{k}_agents: {r['thr_cpu']:.2f} s")
         if "req_cpu" in r:
             print(f"baseline_requests_raw_fetch_wall_seconds_{k}_agents: {r['req_wall']:.2f} s")
             print(f"baseline_requests_raw_fetch_cpu_seconds_{k}_agents: {r['req_cpu']:.2f} s")

@@ -34,9 +34,10 @@ from clusterwatch.collectors.common import (
     as_dict,
     as_list,
     base_url,
-    collect_each,
+    collect_each_async,
     dicts,
     guarded,
+    guarded_async,
     host_of,
     iso_to_ns,
     join,
@@ -51,6 +52,7 @@ from clusterwatch.collectors.discovery import (
     registered_agents,
 )
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
+from clusterwatch.core.http_async import AsyncHttp
 from clusterwatch.core.metric_table import (
     COUNTER,
     CUMULATIVE,
@@ -115,6 +117,7 @@ SCHEMAS = (
 )
 
 _NETWORK = ("rx_bytes", "tx_bytes", "rx_errors", "tx_errors", "rx_dropped", "tx_dropped")
+_NETWORK_KEYS = {key: f"network.interfaces[].{key}" for key in _NETWORK}
 _BLOCK = (("io_service_bytes", "Read"), ("io_service_bytes", "Write"),
           ("io_serviced", "Read"), ("io_serviced", "Write"))
 
@@ -127,8 +130,14 @@ class Owner:
     app: str | None = None
 
 
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+def _sum(items: list[dict[str, Any]], key: str) -> float:
+    """The numbers under ``key`` in ``items``, summed (anything else counts 0)."""
+    total = 0.0
+    for item in items:
+        value = item.get(key)
+        if value.__class__ is int or value.__class__ is float:  # not bool, a subclass of int
+            total += value
+    return total
 
 
 def totals(sample: Mapping[str, Any]) -> dict[str, float]:
@@ -140,16 +149,15 @@ def totals(sample: Mapping[str, Any]) -> dict[str, float]:
     if isinstance(network, dict):
         interfaces = dicts(network.get("interfaces")) or [network]
         for key in _NETWORK:
-            out[f"network.interfaces[].{key}"] = sum(_number(i.get(key)) for i in interfaces)
+            out[_NETWORK_KEYS[key]] = _sum(interfaces, key)
     diskio = sample.get("diskio")
     if isinstance(diskio, dict):
         for group, op in _BLOCK:
-            out[f"diskio.{group}[].stats.{op}"] = sum(
-                _number(sub(d, "stats").get(op)) for d in dicts(diskio.get(group))
-            )
+            stats = [sub(device, "stats") for device in dicts(diskio.get(group))]
+            out[f"diskio.{group}[].stats.{op}"] = _sum(stats, op)
     filesystems = dicts(sample.get("filesystem"))
     for key in ("usage", "capacity") if filesystems else ():
-        out[f"filesystem[].{key}"] = sum(_number(f.get(key)) for f in filesystems)
+        out[f"filesystem[].{key}"] = _sum(filesystems, key)
     return out
 
 
@@ -307,23 +315,25 @@ def targets_for(
     return out
 
 
-def _collect_target(ctx: CollectContext, target: Target) -> CollectResult:
+async def _collect_target(ctx: CollectContext, client: AsyncHttp, target: Target) -> CollectResult:
     """One cAdvisor: fetch, pick the containers (metadata read once), map, drop the body."""
     result = CollectResult(targets_total=1)
     url = join(target.url, PATH)
-    found = guarded(
-        result,
-        url,
-        lambda: _with_owners(containers(ctx.http.request("GET", url, json_body=QUERY).json())),
-    )
+
+    async def found_containers() -> list[tuple[dict[str, Any], Owner]]:
+        return _with_owners(containers(await client.get_json(url, QUERY)))
+
+    found = await guarded_async(result, url, found_containers())
     if found is None:
         return result
     fallback: dict[str, Owner] = {}
     if target.agent is not None and _needs_state(found):
         state_url = join(target.agent, "/state")
-        fallback = guarded(
-            result, state_url, lambda: owners_from_agent_state(ctx.http.get_json(state_url))
-        ) or {}
+
+        async def owners() -> dict[str, Owner]:
+            return owners_from_agent_state(await client.get_json(state_url))
+
+        fallback = await guarded_async(result, state_url, owners()) or {}
     points = guarded(
         result, url, lambda: _map_found(found, target.host, fallback, ctx.base_tags, ctx.time_ns)
     )
@@ -348,4 +358,6 @@ def collect(ctx: CollectContext) -> CollectResult:
             result.targets_total += 1
         mine = owned_agents(ctx, agents or [])
         targets += targets_for(templates or [DEFAULT_TEMPLATE], mine, result)
-    return collect_each(ctx, result, lambda t: _collect_target(ctx, t), targets)
+    return collect_each_async(
+        ctx, result, lambda client, t: _collect_target(ctx, client, t), targets
+    )

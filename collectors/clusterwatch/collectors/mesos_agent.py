@@ -21,9 +21,10 @@ from clusterwatch.collectors.common import (
     Schema,
     as_dict,
     as_list,
-    collect_each,
+    collect_each_async,
     dicts,
     guarded,
+    guarded_async,
     join,
     marathon_app_id,
     mesos_resources,
@@ -37,6 +38,7 @@ from clusterwatch.collectors.discovery import (
 )
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
 from clusterwatch.core.errors import FetchError
+from clusterwatch.core.http_async import AsyncHttp
 from clusterwatch.core.metric_table import (
     COUNTER,
     CUMULATIVE,
@@ -179,8 +181,8 @@ def map_executors(
     return points
 
 
-def _collect_agent(
-    ctx: CollectContext, agent: dict[str, Any], frameworks: Mapping[str, str]
+async def _collect_agent(
+    ctx: CollectContext, client: AsyncHttp, agent: dict[str, Any], frameworks: Mapping[str, str]
 ) -> CollectResult:
     result = CollectResult(targets_total=1)
     url = agent_url(agent)
@@ -191,20 +193,18 @@ def _collect_agent(
         result.errors.append(TargetError(url, INACTIVE))
     else:
         target = join(url, "/metrics/snapshot")
-        snapshot = guarded(result, target, lambda: as_dict(ctx.http.get_json(target), target))
         target_stats = join(url, "/monitor/statistics")
-        executors = guarded(
-            result,
-            target_stats,
-            lambda: map_executors(
-                ctx.http.get_json(target_stats),
-                str(agent["hostname"]),
-                frameworks,
-                ctx.base_tags,
-                ctx.time_ns,
-            ),
-        )
-        result.points.extend(executors or [])
+
+        async def snapshot_of() -> dict[str, Any]:
+            return as_dict(await client.get_json(target), target)
+
+        async def executors_of() -> list[Point]:
+            doc = await client.get_json(target_stats)
+            host = str(agent["hostname"])
+            return map_executors(doc, host, frameworks, ctx.base_tags, ctx.time_ns)
+
+        snapshot = await guarded_async(result, target, snapshot_of())
+        result.points.extend(await guarded_async(result, target_stats, executors_of()) or [])
     point = map_agent(agent, snapshot, ctx.base_tags, ctx.time_ns)
     if point is not None:
         result.points.insert(0, point)
@@ -248,4 +248,6 @@ def collect(ctx: CollectContext) -> CollectResult:
     agents, frameworks = found
     agents = owned_agents(ctx, agents)
     names = frameworks or {}
-    return collect_each(ctx, result, lambda agent: _collect_agent(ctx, agent, names), agents)
+    return collect_each_async(
+        ctx, result, lambda client, agent: _collect_agent(ctx, client, agent, names), agents
+    )

@@ -14,7 +14,9 @@ whose *policy* stays urllib3's ``Retry`` (which errors and statuses, backoff, Re
 the loop below only asks it. Proxies from the environment are not used.
 
 Every failure becomes a ``FetchError`` with a short reason a user can act on (never a
-traceback).
+traceback). The per-agent sources read thousands of targets on one asyncio thread instead
+(``core.http_async``): that path sends what :meth:`Http.wire` prepares and hands every
+unusual answer back to :meth:`Http.request`. JSON bodies are decoded by :func:`loads`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
+import orjson
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -55,12 +58,24 @@ RETRY_METHODS = frozenset({"GET", "HEAD"})
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
+BROKEN_BODY = "connection broken while reading the body"
 IDLE_PER_TARGET = 4  # idle connections kept per target (threads use one at a time)
 IDLE_TOTAL = 256  # idle connections kept in all (like Go's MaxIdleConns 100): sockets are fds
 READ_CHUNK = 65536
 # What requests would have percent-encoded in a URL (it "requotes" every URL it sends).
 _UNSAFE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
 _SAFE = "-._~:/?#[]@!$&'()*+,;=%"
+
+
+def loads(body: bytes) -> Any:
+    """``json.loads``, 3x faster on the collectors' bodies (orjson; a 34 KB cAdvisor answer:
+    0.11 ms against 0.31 ms). What orjson refuses and json takes (NaN, huge floats, UTF-16,
+    lone surrogates) and every error go through ``json.loads``, so results and error
+    wording are json's."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +86,30 @@ class Response:
     body: bytes
 
     def json(self) -> Any:
-        return decode_json(self.url, self.status, self.headers, self.body)
+        return decode_json(self.url, self.status, self.headers, self.body, loads)
+
+
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """One request as it goes on the wire: where to, the request target, the headers."""
+
+    key: str  # scheme://host:port, the pool's key
+    scheme: str
+    host: str
+    port: int
+    method: str
+    target: str  # path?query, percent-encoded
+    lines: list[tuple[str, str]]
+    body: bytes | None
+
+    def head_bytes(self) -> bytes:
+        """Request line and headers (``Host`` first, as http.client sends it)."""
+        default = 443 if self.scheme == "https" else 80
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        host = host if self.port == default else f"{host}:{self.port}"
+        text = [f"{self.method} {self.target} HTTP/1.1", f"Host: {host}"]
+        text += [f"{name}: {value}" for name, value in self.lines]
+        return ("\r\n".join(text) + "\r\n\r\n").encode("latin-1")
 
 
 def target_of(url: str) -> str:
@@ -222,18 +260,7 @@ class Http:
         current = url
         if params:
             current += ("&" if "?" in current else "?") + urlencode(params)
-        send = dict(self._headers)
-        body = data
-        if json_body is not None:
-            try:
-                body = json.dumps(json_body, allow_nan=False).encode()
-            except (TypeError, ValueError) as exc:
-                raise FetchError(url, f"request body is not valid JSON: {exc}") from None
-            send["content-type"] = ("Content-Type", "application/json")
-        if self._auth is not None:
-            send["authorization"] = ("Authorization", self._auth)
-        for name, value in (headers or {}).items():
-            send[name.lower()] = (name, value)
+        send, body = self._headers_and_body(url, json_body, data, headers)
         origin = urlsplit(current).hostname
         retry = self._retry
         redirects = 0
@@ -288,39 +315,47 @@ class Http:
         body: bytes | None,
     ) -> tuple[int, dict[str, str], bytes]:
         """One request and its answer, on a kept-alive connection when there is one."""
-        try:
-            parts = urlsplit(current)
-            port = parts.port
-        except ValueError:
-            raise FetchError(url, "invalid URL") from None
-        scheme, host = parts.scheme, parts.hostname
-        if scheme not in ("http", "https"):
-            raise FetchError(url, "invalid URL (no http:// or https://)")
-        if not host:
-            raise FetchError(url, "invalid URL")
-        port = port or (443 if scheme == "https" else 80)
-        key = f"{scheme}://{host}:{port}"
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
-        if _UNSAFE.search(target):
-            target = quote(target, safe=_SAFE)
-        lines = list(send.values())
-        if body is not None:
-            lines.append(("Content-Length", str(len(body))))
-        elif method not in ("GET", "HEAD"):
-            lines.append(("Content-Length", "0"))
+        wire = _wire(url, method, current, send, body)
+        key, target, lines = wire.key, wire.target, wire.lines
         conn = self._pool.take(key)
         if conn is not None:
             try:
                 return self._attempt(url, key, conn, True, method, target, lines, body)
             except _Stale:
                 pass
-        conn = self._connect(url, scheme, host, port)
+        conn = self._connect(url, wire.scheme, wire.host, wire.port)
         try:
             return self._attempt(url, key, conn, False, method, target, lines, body)
         except _Stale as stale:
             raise stale.failed from None
+
+    def wire(self, method: str, url: str, json_body: Any = None) -> Wire:
+        """The first attempt of ``request(method, url, json_body=...)`` as bytes would carry
+        it, for transports other than this one (``core.http_async``); FetchError when the
+        URL or body is invalid, as ``request`` raises."""
+        send, body = self._headers_and_body(url, json_body, None, None)
+        return _wire(url, method.upper(), url, send, body)
+
+    def _headers_and_body(
+        self,
+        url: str,
+        json_body: Any,
+        data: bytes | None,
+        headers: dict[str, str] | None,
+    ) -> tuple[dict[str, tuple[str, str]], bytes | None]:
+        send = dict(self._headers)
+        body = data
+        if json_body is not None:
+            try:
+                body = json.dumps(json_body, allow_nan=False).encode()
+            except (TypeError, ValueError) as exc:
+                raise FetchError(url, f"request body is not valid JSON: {exc}") from None
+            send["content-type"] = ("Content-Type", "application/json")
+        if self._auth is not None:
+            send["authorization"] = ("Authorization", self._auth)
+        for name, value in (headers or {}).items():
+            send[name.lower()] = (name, value)
+        return send, body
 
     def _attempt(
         self,
@@ -343,12 +378,12 @@ class Http:
             except (http.client.InvalidURL, ValueError) as exc:
                 raise FetchError(url, f"invalid URL ({exc})") from None
             except OSError as exc:
-                failed = _Failed(_reset_reason(exc), ProtocolError("request not sent", exc))
+                failed = _Failed(reset_reason(exc), ProtocolError("request not sent", exc))
                 raise _Stale(failed) if reused else failed from None
             try:
                 resp = conn.getresponse()
             except TimeoutError:
-                reason = f"no answer within {read_timeout:g}s (read timeout)"
+                reason = read_timeout_reason(read_timeout)
                 raise _Failed(reason, ReadTimeoutError(None, url, reason)) from None  # type: ignore[arg-type]
             except (ConnectionError, http.client.RemoteDisconnected) as exc:
                 failed = _Failed("connection reset by peer", ProtocolError("no answer", exc))
@@ -364,11 +399,10 @@ class Http:
             try:
                 content = self._read_body(url, resp)
             except TimeoutError:
-                reason = f"no answer within {read_timeout:g}s (read timeout)"
+                reason = read_timeout_reason(read_timeout)
                 raise _Failed(reason, ReadTimeoutError(None, url, reason)) from None  # type: ignore[arg-type]
             except (http.client.HTTPException, OSError) as exc:
-                reason = "connection broken while reading the body"
-                raise _Failed(reason, ProtocolError(reason, exc)) from None
+                raise _Failed(BROKEN_BODY, ProtocolError(BROKEN_BODY, exc)) from None
         except BaseException:
             conn.close()
             raise
@@ -383,14 +417,14 @@ class Http:
         length = resp.length  # None when chunked or until the connection closes
         if length is not None:
             if length > cap:
-                raise FetchError(url, f"body larger than {cap} bytes, not read", resp.status)
+                raise FetchError(url, too_large_reason(cap), resp.status)
             return resp.read()
         chunks: list[bytes] = []
         size = 0
         while chunk := resp.read(READ_CHUNK):
             size += len(chunk)
             if size > cap:
-                raise FetchError(url, f"body larger than {cap} bytes, not read", resp.status)
+                raise FetchError(url, too_large_reason(cap), resp.status)
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -411,7 +445,7 @@ class Http:
             conn.close()
             if not isinstance(exc, OSError):
                 raise
-            reason = _connect_reason(exc, cfg.connect_timeout_seconds)
+            reason = connect_reason(exc, cfg.connect_timeout_seconds)
             error: HTTPError = (
                 SSLError(reason) if isinstance(exc, ssl.SSLError) else ConnectTimeoutError(reason)
             )
@@ -452,7 +486,42 @@ class Http:
         self.close()
 
 
-def _connect_reason(exc: OSError, connect_timeout: float) -> str:
+def _wire(
+    url: str, method: str, current: str, send: dict[str, tuple[str, str]], body: bytes | None
+) -> Wire:
+    try:
+        parts = urlsplit(current)
+        port = parts.port
+    except ValueError:
+        raise FetchError(url, "invalid URL") from None
+    scheme, host = parts.scheme, parts.hostname
+    if scheme not in ("http", "https"):
+        raise FetchError(url, "invalid URL (no http:// or https://)")
+    if not host:
+        raise FetchError(url, "invalid URL")
+    port = port or (443 if scheme == "https" else 80)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    if _UNSAFE.search(target):
+        target = quote(target, safe=_SAFE)
+    lines = list(send.values())
+    if body is not None:
+        lines.append(("Content-Length", str(len(body))))
+    elif method not in ("GET", "HEAD"):
+        lines.append(("Content-Length", "0"))
+    return Wire(f"{scheme}://{host}:{port}", scheme, host, port, method, target, lines, body)
+
+
+def read_timeout_reason(read_timeout: float) -> str:
+    return f"no answer within {read_timeout:g}s (read timeout)"
+
+
+def too_large_reason(cap: int) -> str:
+    return f"body larger than {cap} bytes, not read"
+
+
+def connect_reason(exc: OSError, connect_timeout: float) -> str:
     """A one-line reason for a failed connect (or TLS handshake)."""
     if isinstance(exc, ssl.SSLError | ssl.CertificateError):
         return "TLS handshake failed: " + str(exc)[-160:]
@@ -467,7 +536,9 @@ def _connect_reason(exc: OSError, connect_timeout: float) -> str:
     return "connection failed: " + (exc.strerror or str(exc))[-160:]
 
 
-def _reset_reason(exc: OSError) -> str:
-    return "connection reset by peer" if isinstance(exc, ConnectionError) else (
-        "connection failed: " + (exc.strerror or str(exc))[-160:]
+def reset_reason(exc: OSError) -> str:
+    return (
+        "connection reset by peer"
+        if isinstance(exc, ConnectionError)
+        else ("connection failed: " + (exc.strerror or str(exc))[-160:])
     )
