@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import nagiosplugin
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from clusterwatch.checks import plugin
+from clusterwatch.checks import minimum, plugin
 from clusterwatch.core.errors import FetchError
 
 Probe = Callable[[plugin.Progress], Iterator[nagiosplugin.Metric]]
@@ -31,7 +33,7 @@ def run_dummy(probe: Probe, argv: list[str]) -> int:
     parser.add_argument("-w", "--warning", type=plugin.range_arg)
     parser.add_argument("-c", "--critical", type=plugin.range_arg)
 
-    def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
+    def build(args: plugin.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
         return nagiosplugin.Check(
             Dummy(probe, progress),
             plugin.RangeContext("value", args.warning, args.critical),
@@ -122,6 +124,47 @@ def test_range_syntax(spec: str, inside: list[float], outside: list[float]) -> N
 def test_invalid_ranges_are_refused(spec: str) -> None:
     with pytest.raises(ValueError, match="invalid range"):
         plugin.parse_range(spec)
+
+
+NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+RANGE = re.compile(rf"@?(?:(?:~|{NUM}):)?(?:{NUM})?")
+"""The range syntax as a regular expression: plugin.is_range checks it by hand (no compiling)."""
+RANGE_TEXT = st.text(st.sampled_from("0123456789.+-~:@ e%\u0663\uff15x"), max_size=9)
+
+
+@given(RANGE_TEXT)
+def test_range_syntax_by_hand_is_the_regular_expression(text: str) -> None:
+    assert plugin.is_range(text) == bool(RANGE.fullmatch(text))
+    assert plugin.is_number(text) == bool(re.fullmatch(NUM, text))
+
+
+def test_a_digit_is_what_a_regular_expression_calls_one() -> None:
+    digit = re.compile(r"\d")
+    assert all(c.isdecimal() == bool(digit.fullmatch(c)) for c in map(chr, range(0x110000)))
+
+
+@given(RANGE_TEXT)
+def test_a_bare_minimum_is_at_least_that(text: str) -> None:
+    def by_regex(spec: str) -> str:  # what minimum_arg did with a regular expression
+        body = spec.strip().removesuffix("%")
+        return body + ":" if re.fullmatch(r"\d+(\.\d+)?", body) else body
+
+    try:
+        got = str(minimum.minimum_arg(text).range)
+    except plugin.BadValue:
+        got = "invalid"
+    try:
+        expected = str(plugin.parse_range(by_regex(text)))
+    except ValueError:
+        expected = "invalid"
+    assert got == expected
+
+
+@given(st.text(max_size=12))
+def test_labels_are_quoted_as_a_regular_expression_would_say(label: str) -> None:
+    clean = label.replace("=", "_").replace("\n", " ").replace("|", "_")
+    plain = re.fullmatch(r"[A-Za-z0-9_.\-/]+", clean)
+    assert plugin.quote_label(label) == (clean if plain else "'" + clean.replace("'", "''") + "'")
 
 
 @pytest.mark.parametrize("spec", ["10", "10:", "~:10", "@10:20", "-5:-1", "0.5:1.5"])

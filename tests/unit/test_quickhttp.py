@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import socket
 import threading
+import urllib.parse
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
-from clusterwatch.core import quickhttp
+from clusterwatch.core import quickhttp, sockread
 from clusterwatch.core.errors import FetchError
 from tests.unit.check_fakes import closed_port, hang, http, reply, serving
 
@@ -120,3 +123,41 @@ def test_join_adds_the_scheme_and_one_slash() -> None:
 ])  # fmt: skip
 def test_urls_are_split_without_urllib(url: str, parts: tuple[str, str, int, str]) -> None:
     assert quickhttp._split(url) == parts
+
+
+# ---------------------------------------------------------------- start-up light stand-ins
+
+
+@given(st.text(max_size=20), st.sampled_from(["", "/", "*,", "é/ "]))
+def test_quote_is_urllib_s(text: str, safe: str) -> None:
+    assume(not any("\ud800" <= c <= "\udfff" for c in text))  # not UTF-8: both raise
+    assert quickhttp.quote(text, safe) == urllib.parse.quote(text, safe)
+    assert quickhttp.quote_plus(text, safe) == urllib.parse.quote_plus(text, safe)
+
+
+@given(st.dictionaries(st.text(max_size=6), st.one_of(st.text(max_size=10), st.integers())))
+def test_urlencode_is_urllib_s(params: dict[str, str | int]) -> None:
+    assume(not any("\ud800" <= c <= "\udfff" for c in "".join(map(str, params.items()))))
+    assert quickhttp.urlencode(params) == urllib.parse.urlencode(params)
+
+
+@given(st.text(st.sampled_from("ab1.-:é"), max_size=70) | st.sampled_from(["127.0.0.1", "::1"]))
+def test_ascii_host_names_skip_the_idna_codec_with_the_same_bytes(host: str) -> None:
+    found = sockread._ascii_host(host)
+    try:
+        encoded: bytes | None = host.encode("idna")
+    except UnicodeError:
+        encoded = None
+    if isinstance(found, bytes):
+        assert found == encoded
+    else:  # the codec decides: a non-ASCII name, or one it refuses
+        assert found == host
+        assert not host.isascii() or encoded is None
+
+
+def test_connect_tries_every_address_and_raises_the_last_error() -> None:
+    with serving(http(200, "{}")) as server:
+        sock = sockread.connect("localhost", server.port, 2)  # ::1 may refuse, 127.0.0.1 answers
+        sock.close()
+    with pytest.raises(ConnectionRefusedError):
+        sockread.connect("127.0.0.1", closed_port(), 2)

@@ -20,7 +20,6 @@ Perfdata: jobs, jobs_failing, jobs_overdue.
 
 from __future__ import annotations
 
-import argparse
 import re
 import time
 
@@ -182,7 +181,7 @@ class Measure(findings.Measure):
 
 def count_arg(text: str) -> int:
     if not text.strip().isdigit():
-        raise argparse.ArgumentTypeError(f"invalid count {text!r} (a whole number >= 0)")
+        raise plugin.BadValue(f"invalid count {text!r} (a whole number >= 0)")
     return int(text)
 
 

@@ -19,7 +19,6 @@ from clusterwatch.checks import plugin
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable, Iterator, Mapping, Sequence
     from typing import Any
 
@@ -36,7 +35,7 @@ class Measure:
     """What a plugin measures: subclasses keep the parsed arguments and the progress reporter
     and implement ``__call__() -> Outcome``."""
 
-    def __init__(self, args: argparse.Namespace, progress: plugin.Progress) -> None:
+    def __init__(self, args: plugin.Namespace, progress: plugin.Progress) -> None:
         self.args = args
         self.progress = progress
 

@@ -22,7 +22,6 @@ Perfdata: influxdb_age, elasticsearch_age (s).
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import nagiosplugin
@@ -116,11 +115,9 @@ class Measure(findings.Measure):
             raise FetchError(shown, exc.reason, exc.status) from None
 
     def influxdb(self) -> float | None:
-        from urllib.parse import urlencode
-
         args = self.args
         query = influx_query(args.measurement, args.cluster, args.cluster_tag, args.lookback)
-        params = urlencode({"db": args.database, "q": query, "epoch": "ms"})
+        params = quickhttp.urlencode({"db": args.database, "q": query, "epoch": "ms"})
         headers = {}
         password = targets.read_secret(args.password_file, args.password_env)
         if args.user:
@@ -129,17 +126,15 @@ class Measure(findings.Measure):
         return newest_influx(self.get(url, headers, f"{args.influxdb} database {args.database}"))
 
     def elasticsearch(self) -> float | None:
-        from urllib.parse import quote, urlencode
-
         args = self.args
-        params = urlencode({
+        params = quickhttp.urlencode({
             "size": 1, "sort": f"{args.field}:desc", "_source": "false",
             "track_total_hits": "false", "ignore_unavailable": "true",
             "allow_no_indices": "true", "filter_path": "hits.hits.sort,hits.total",
         })  # fmt: skip
         key = targets.read_secret(args.api_key_file, args.api_key_env)
         headers = {"Authorization": f"ApiKey {key}"} if key else {}
-        index = quote(args.index, safe="*,")
+        index = quickhttp.quote(args.index, safe="*,")
         url = quickhttp.join(args.elasticsearch, f"/{index}/_search?{params}")
         body = self.get(url, headers, f"{args.elasticsearch} index {args.index}")
         if isinstance(body, dict) and "hits" not in body:
@@ -212,7 +207,7 @@ def parser() -> plugin.ArgumentParser:
     return p
 
 
-def usage_problem(args: argparse.Namespace) -> str | None:
+def usage_problem(args: plugin.Namespace) -> str | None:
     """What is missing from the command line (argparse cannot say "one of, with its pair")."""
     if not args.influxdb and not args.elasticsearch:
         return "give --influxdb and/or --elasticsearch"
@@ -223,7 +218,7 @@ def usage_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
-def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
+def build(args: plugin.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
     problem = usage_problem(args)
     if problem:
         raise ClusterwatchError(problem)  # exit 3 with the reason, as a usage error

@@ -25,7 +25,6 @@ An unreachable stats source or a body that is not the CSV is UNKNOWN.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 
@@ -151,7 +150,7 @@ class BackendsSummary(plugin.Summary):
         return lines
 
 
-def read_password(args: argparse.Namespace) -> str | None:
+def read_password(args: plugin.Namespace) -> str | None:
     if args.password_file:
         try:
             with open(args.password_file, encoding="utf-8") as handle:
@@ -187,7 +186,7 @@ def parser() -> plugin.ArgumentParser:
     return p
 
 
-def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
+def build(args: plugin.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
     source = args.url or args.socket
     password = read_password(args) if args.url else None
     return nagiosplugin.Check(

@@ -42,7 +42,6 @@ MASTER), e.g.::
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import time
@@ -121,7 +120,7 @@ def read_dump(path: str, max_age: float | None, progress: plugin.Progress) -> st
 
 class Keepalived(nagiosplugin.Resource):  # type: ignore[misc]
     def __init__(
-        self, args: argparse.Namespace, progress: plugin.Progress, addresses: AddressSource
+        self, args: plugin.Namespace, progress: plugin.Progress, addresses: AddressSource
     ) -> None:
         self.args = args
         self.progress = progress
@@ -232,7 +231,7 @@ def expect_arg(text: str) -> tuple[str, str]:
     name, sep, state = text.partition("=")
     state = state.strip().upper()
     if not sep or not name.strip() or state not in STATES:
-        raise argparse.ArgumentTypeError(f"invalid expectation {text!r} (want NAME=MASTER|BACKUP)")
+        raise plugin.BadValue(f"invalid expectation {text!r} (want NAME=MASTER|BACKUP)")
     return name.strip(), state
 
 
@@ -242,7 +241,7 @@ def age_arg(text: str) -> float:
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"invalid age {text!r} (seconds)")
+        raise plugin.BadValue(f"invalid age {text!r} (seconds)")
     return value
 
 
@@ -264,7 +263,7 @@ def parser() -> plugin.ArgumentParser:
     return p
 
 
-def address_source(args: argparse.Namespace) -> AddressSource:
+def address_source(args: plugin.Namespace) -> AddressSource:
     if not args.addresses_from:
         return keepalived_data.local_addresses
 
@@ -279,7 +278,7 @@ def address_source(args: argparse.Namespace) -> AddressSource:
 
 
 def build(
-    args: argparse.Namespace, progress: plugin.Progress, addresses: AddressSource | None = None
+    args: plugin.Namespace, progress: plugin.Progress, addresses: AddressSource | None = None
 ) -> nagiosplugin.Check:
     args.expect = dict(args.expect_state)
     return nagiosplugin.Check(
@@ -295,7 +294,7 @@ def build(
 def main(argv: list[str] | None = None, addresses: AddressSource | None = None) -> int:
     """The plugin; ``addresses`` replaces this host's address list (tests)."""
 
-    def build_with(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
+    def build_with(args: plugin.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
         return build(args, progress, addresses)
 
     return plugin.run(NAME, parser(), build_with, argv)

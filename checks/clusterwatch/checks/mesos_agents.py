@@ -18,8 +18,6 @@ is UNKNOWN. Perfdata: agents_active, agents_inactive, agents_registered.
 
 from __future__ import annotations
 
-import argparse
-
 import nagiosplugin
 
 from clusterwatch.checks import findings, mesos_discovery, minimum, plugin, targets
@@ -158,7 +156,7 @@ def parser() -> plugin.ArgumentParser:
     return p
 
 
-def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
+def build(args: plugin.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
     return findings.check(NAME, Measure(args, progress), ActiveContext(args.warning, args.critical))
 
 

@@ -19,8 +19,6 @@ Perfdata: cpus, mem, disk, gpus in % (0..100), with the cluster totals in long o
 
 from __future__ import annotations
 
-import argparse
-
 import nagiosplugin
 
 from clusterwatch.checks import findings, mesos_discovery, plugin, targets
@@ -47,7 +45,7 @@ def pair_arg(spec: str) -> Ranges:
             plugin.parse_range(crit) if crit.strip() else None,
         )
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise plugin.BadValue(str(exc)) from None
 
 
 def cluster_usage(snapshot: Any) -> dict[str, tuple[float, float]]:
@@ -137,7 +135,7 @@ class Measure(findings.Measure):
         return findings.Outcome([], metrics, details)
 
 
-def contexts(args: argparse.Namespace) -> list[plugin.RangeContext]:
+def contexts(args: plugin.Namespace) -> list[plugin.RangeContext]:
     prefix = f"{args.role} " if args.role else ""
     out = []
     for kind in KINDS:
@@ -164,7 +162,7 @@ def parser() -> plugin.ArgumentParser:
     return p
 
 
-def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
+def build(args: plugin.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
     return findings.check(NAME, Measure(args, progress), *contexts(args))
 
 

@@ -8,9 +8,7 @@ against a total that changes (agents registered, servers configured). Same seman
 
 from __future__ import annotations
 
-import argparse
 import math
-import re
 
 from clusterwatch.checks import plugin
 
@@ -52,14 +50,15 @@ class Minimum:
 
 
 def minimum_arg(spec: str) -> Minimum:
-    """argparse ``type=``: ``N``, ``N%`` or any range, optionally followed by ``%``."""
+    """``type=``: ``N``, ``N%`` or any range, optionally followed by ``%``."""
     text = spec.strip()
     percent = text.endswith("%")
     if percent:
         text = text[:-1]
-    if re.fullmatch(r"\d+(\.\d+)?", text):
+    whole, dot, fraction = text.partition(".")
+    if whole.isdecimal() and (not dot or fraction.isdecimal()):  # a bare number: at least that
         text += ":"
     try:
         return Minimum(plugin.parse_range(text), percent)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid minimum {spec!r}") from None
+        raise plugin.BadValue(f"invalid minimum {spec!r}") from None

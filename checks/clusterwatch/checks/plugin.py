@@ -5,7 +5,8 @@ hands its ``build(args, progress) -> nagiosplugin.Check`` to :func:`run`. This m
 nagiosplugin leaves open against the Monitoring Plugins development guidelines:
 
 - usage errors exit 3 (argparse exits 2) with ``NAME UNKNOWN - message`` on stdout; ``--help`` and
-  ``--version`` print to stdout and exit 0; ``unrecognized arguments`` never echoes values;
+  ``--version`` print to stdout and exit 0; ``unrecognized arguments`` never echoes values (the
+  command line is argparse's, without its start-up cost on plain runs: see :mod:`options`);
 - ``-t/--timeout`` bounds the *whole* run - DNS, connect, read, parsing - because the check runs in
   a worker thread the main thread stops waiting for (``signal.alarm`` cannot interrupt
   ``getaddrinfo``); the line says what was being done: ``UNKNOWN - timeout after 10s (reading
@@ -23,23 +24,27 @@ nagiosplugin leaves open against the Monitoring Plugins development guidelines:
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
-import re
 import sys
 import threading
 import time
 
 import nagiosplugin
 
+# the command line, re-exported ("as"): the plugins use plugin.ArgumentParser, plugin.BadValue...
+from clusterwatch.checks.options import ArgumentParser as ArgumentParser
+from clusterwatch.checks.options import BadValue as BadValue
+from clusterwatch.checks.options import Namespace as Namespace
+from clusterwatch.checks.options import ParserExit
+from clusterwatch.checks.options import UsageError as UsageError
 from clusterwatch.core.errors import ClusterwatchError
 from clusterwatch.core.version import __version__
 
 TYPE_CHECKING = False  # typing and dataclasses cost start-up time: annotations only
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
-    from typing import Any, NoReturn, TextIO
+    from typing import Any, TextIO
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATE_NAMES = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -48,9 +53,7 @@ SEVERITY = {OK: 0, WARNING: 1, UNKNOWN: 2, CRITICAL: 3}
 VALID_UOMS = frozenset({"", "s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"})
 DEFAULT_TIMEOUT = 10.0
 
-_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
-_RANGE = re.compile(rf"@?(?:(?:~|{_NUM}):)?(?:{_NUM})?")
-_PLAIN_LABEL = re.compile(r"[A-Za-z0-9_.\-/]+")
+_PLAIN_LABEL_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-/"
 
 RANGES_HELP = """\
 Thresholds use the Monitoring Plugins range syntax; the state is raised when the value is
@@ -64,35 +67,25 @@ Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (also usage errors and -t tim
 # --------------------------------------------------------------------------- command line
 
 
-class UsageError(Exception):
-    """The command line is wrong; the text is shown to the user."""
+def is_number(text: str) -> bool:
+    r"""Whether ``text`` is ``[-+]?(\d+(\.\d*)?|\.\d+)``, ``\d`` any Unicode decimal digit as in a
+    regular expression (``str.isdecimal``): checked by hand, as compiling one costs start-up."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return digits.replace(".", "", 1).isdecimal()
 
 
-class _ParserExit(Exception):
-    def __init__(self, status: int, message: str | None) -> None:
-        self.status = status
-        self.message = message
-        super().__init__(message)
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse that raises instead of printing to stderr and exiting 2."""
-
-    def error(self, message: str) -> NoReturn:
-        if message.startswith("unrecognized arguments:"):
-            words = message.split(":", 1)[1].split()
-            options = [w.split("=", 1)[0] for w in words if w.startswith("-")]
-            message = "unrecognized arguments" + (f": {' '.join(options)}" if options else "")
-        raise UsageError(message)
-
-    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        raise _ParserExit(status, message)
+def is_range(text: str) -> bool:
+    """Whether ``text`` is the range syntax ``@?((~|NUM):)?NUM?`` (NUM: :func:`is_number`)."""
+    start, colon, end = text.removeprefix("@").partition(":")
+    if not colon:
+        return start == "" or is_number(start)
+    return (start == "~" or is_number(start)) and (end == "" or is_number(end))
 
 
 def parse_range(spec: str) -> nagiosplugin.Range:
     """A Monitoring Plugins range; ``ValueError`` for anything else (the empty string too)."""
     text = spec.strip()
-    if not text or text == "@" or not _RANGE.fullmatch(text):
+    if not text or text == "@" or not is_range(text):
         raise ValueError(f"invalid range {spec!r}")
     try:
         return nagiosplugin.Range(text)
@@ -101,33 +94,27 @@ def parse_range(spec: str) -> nagiosplugin.Range:
 
 
 def range_arg(spec: str) -> nagiosplugin.Range:
-    """argparse ``type=`` for ``-w``/``-c``."""
+    """``type=`` for ``-w``/``-c``."""
     try:
         return parse_range(spec)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise BadValue(str(exc)) from None
 
 
 def timeout_arg(spec: str) -> float:
-    """argparse ``type=`` for ``-t``: seconds, more than 0."""
+    """``type=`` for ``-t``: seconds, more than 0."""
     try:
         value = float(spec)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid timeout {spec!r} (seconds)") from None
+        raise BadValue(f"invalid timeout {spec!r} (seconds)") from None
     if not 0 < value < 86400 or math.isnan(value):
-        raise argparse.ArgumentTypeError(f"invalid timeout {spec!r} (must be > 0)")
+        raise BadValue(f"invalid timeout {spec!r} (must be > 0)")
     return value
 
 
 def make_parser(prog: str, description: str, epilog: str = "") -> ArgumentParser:
     """A parser with the standard options: -h, -V, -v (repeatable), -t."""
-    parser = ArgumentParser(
-        prog=prog,
-        description=description,
-        epilog="\n\n".join(p for p in (epilog, RANGES_HELP) if p),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        allow_abbrev=False,
-    )
+    parser = ArgumentParser(prog, description, "\n\n".join(p for p in (epilog, RANGES_HELP) if p))
     parser.add_argument(
         "-V", "--version", action="version", version=f"{prog} (clusterwatch) {__version__}"
     )
@@ -175,7 +162,7 @@ def format_range(value: nagiosplugin.Range | None) -> str:
 def quote_label(label: str) -> str:
     """Quote a perfdata label when it needs it; ``'`` doubled, ``=`` (never allowed) -> ``_``."""
     clean = label.replace("=", "_").replace("\n", " ").replace("|", "_")
-    if _PLAIN_LABEL.fullmatch(clean):
+    if clean and not clean.strip(_PLAIN_LABEL_CHARS):  # all of them plain
         return clean
     return "'" + clean.replace("'", "''") + "'"
 
@@ -335,7 +322,7 @@ def describe_error(exc: BaseException) -> str:
 def run(
     name: str,
     parser: ArgumentParser,
-    build: Callable[[argparse.Namespace, Progress], nagiosplugin.Check],
+    build: Callable[[Namespace, Progress], nagiosplugin.Check],
     argv: Sequence[str] | None = None,
     stdout: TextIO | None = None,
 ) -> int:
@@ -344,7 +331,7 @@ def run(
     label = name.upper()
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    except _ParserExit as exc:  # --help and --version have printed to stdout already
+    except ParserExit as exc:  # --help and --version have printed to stdout already
         if exc.status == 0:
             return OK
         _emit(out, [f"{label} UNKNOWN - {one_line(exc.message or 'bad command line')}"])

@@ -3,12 +3,12 @@ regular-expression options and secrets from a file or the environment (never fro
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import threading
 import time
 
+from clusterwatch.checks.options import BadValue
 from clusterwatch.core import quickhttp
 from clusterwatch.core.errors import ClusterwatchError, FetchError
 
@@ -27,20 +27,20 @@ def url_arg(text: str) -> str:
     """One base URL: ``http(s)://host[:port]`` or ``host:port`` (http assumed)."""
     item = text.strip().rstrip("/")
     if not item:
-        raise argparse.ArgumentTypeError("empty URL")
+        raise BadValue("empty URL")
     if "://" not in item:
         item = "http://" + item
     scheme, _, rest = item.partition("://")
     if scheme not in ("http", "https") or not rest or rest.startswith((":", "/")):
-        raise argparse.ArgumentTypeError(f"invalid URL {text!r} (http://host:port)")
+        raise BadValue(f"invalid URL {text!r} (http://host:port)")
     return item
 
 
 def urls_arg(text: str) -> list[str]:
-    """``url,url,...`` (argparse ``type=``)."""
+    """``url,url,...`` (a ``type=``)."""
     urls = [url_arg(item) for item in text.split(",") if item.strip()]
     if not urls:
-        raise argparse.ArgumentTypeError("no URL given")
+        raise BadValue("no URL given")
     return urls
 
 
@@ -53,9 +53,9 @@ def flatten(groups: Sequence[Sequence[str]]) -> list[str]:
 
 
 def positive_int(text: str) -> int:
-    """argparse ``type=`` for a count: a whole number >= 1."""
+    """``type=`` for a count: a whole number >= 1."""
     if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"invalid count {text!r} (a whole number >= 1)")
+        raise BadValue(f"invalid count {text!r} (a whole number >= 1)")
     return int(text)
 
 
@@ -63,7 +63,7 @@ def regex_arg(spec: str) -> re.Pattern[str]:
     try:
         return re.compile(spec)
     except re.error as exc:
-        raise argparse.ArgumentTypeError(f"invalid regular expression {spec!r}: {exc}") from None
+        raise BadValue(f"invalid regular expression {spec!r}: {exc}") from None
 
 
 class MemberView:

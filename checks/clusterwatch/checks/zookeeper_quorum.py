@@ -19,7 +19,6 @@ Perfdata: members_up, leaders, synced_followers, avg_latency, max_latency, outst
 
 from __future__ import annotations
 
-import argparse
 import threading
 import time
 
@@ -280,10 +279,10 @@ def targets_arg(text: str) -> list[str]:
             try:
                 zk4lw.parse_target(item)
             except ValueError as exc:
-                raise argparse.ArgumentTypeError(str(exc)) from None
+                raise plugin.BadValue(str(exc)) from None
             out.append(item.strip())
     if not out:
-        raise argparse.ArgumentTypeError("no host given")
+        raise plugin.BadValue("no host given")
     return out
 
 
@@ -308,7 +307,7 @@ def parser() -> plugin.ArgumentParser:
     return p
 
 
-def build(args: argparse.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
+def build(args: plugin.Namespace, progress: plugin.Progress) -> nagiosplugin.Check:
     targets = [t for group in args.hosts for t in group]
     return nagiosplugin.Check(
         Ensemble(targets, progress),

@@ -4,8 +4,8 @@ The CSV has one header line starting with ``# `` and a column set that grew from
 (1.4) to 100 and more (2.x); rows are read *by header name*, never by position, so every version
 parses the same way. Fetch and parse are separate: :func:`parse_csv` is pure.
 
-Stdlib only (``socket``; ``http.client`` is imported only when the HTTP page is used), so a
-Nagios plugin built on this starts fast. Failures raise
+Stdlib only (raw sockets through :mod:`clusterwatch.core.sockread`; ``http.client`` is imported
+only when the HTTP page is used), so a Nagios plugin built on this starts fast. Failures raise
 :class:`~clusterwatch.core.errors.FetchError`; a body that is not the stats CSV raises
 :class:`StatsFormatError` from the parser and ``FetchError`` from the fetchers.
 """
@@ -13,14 +13,20 @@ Nagios plugin built on this starts fast. Failures raise
 from __future__ import annotations
 
 import csv
-import socket
 import time
 
 from clusterwatch.core.errors import FetchError
-from clusterwatch.core.sockread import ReplyTooLarge, read_until_closed, socket_error_reason
+from clusterwatch.core.sockread import (
+    ReplyTooLarge,
+    connect,
+    connect_unix,
+    read_until_closed,
+    socket_error_reason,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from _socket import socket
     from collections.abc import Iterable, Mapping
 
 MAX_BYTES = 64 * 1024 * 1024
@@ -206,18 +212,14 @@ def fetch_socket(address: str, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     try:
         if "/" in address:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(timeout)
-            try:
-                sock.connect(address)
-            except BaseException:
-                sock.close()
-                raise
+            sock = connect_unix(address, timeout)
         else:
-            sock = socket.create_connection(_split_hostport(address), timeout=timeout)
-        with sock:
+            sock = connect(*_split_hostport(address), timeout)
+        try:
             sock.sendall(b"show stat\n")
             data = _read_all(sock, deadline, address)
+        finally:
+            sock.close()
     except FetchError:
         raise
     except FileNotFoundError:
@@ -230,7 +232,7 @@ def fetch_socket(address: str, timeout: float) -> str:
     return text
 
 
-def _read_all(sock: socket.socket, deadline: float, target: str) -> bytes:
+def _read_all(sock: socket, deadline: float, target: str) -> bytes:
     try:
         return read_until_closed(sock, deadline, MAX_BYTES)
     except ReplyTooLarge as exc:

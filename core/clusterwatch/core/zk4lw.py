@@ -16,11 +16,15 @@ kind of failure it was, because callers judge them differently:
 
 from __future__ import annotations
 
-import socket
 import time
 
 from clusterwatch.core.errors import FetchError
-from clusterwatch.core.sockread import ReplyTooLarge, read_until_closed, socket_error_reason
+from clusterwatch.core.sockread import (
+    ReplyTooLarge,
+    connect,
+    read_until_closed,
+    socket_error_reason,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -136,9 +140,12 @@ def send_command(host: str, port: int, command: str, timeout: float) -> str:
     target = f"{host}:{port}"
     deadline = time.monotonic() + timeout
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock = connect(host, port, timeout)
+        try:
             sock.sendall(command.encode("ascii"))
             reply = read_until_closed(sock, deadline, MAX_REPLY_BYTES)
+        finally:
+            sock.close()
     except ReplyTooLarge:
         raise ZkBadReply(target, f"{command} reply longer than {MAX_REPLY_BYTES} bytes") from None
     except OSError as exc:
