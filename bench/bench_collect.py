@@ -1,14 +1,16 @@
 """One full collection cycle against a simulated cluster, beside the raw fetch of the same data.
 
 For each ``--agents`` size (``--containers-per-agent`` containers each) the simulator runs in
-a child process, so this process's CPU time is the collectors' alone. Measured here:
+a child process, apart from the collectors' (this process and its workers). Measured here:
 
 - **cycle**: ``run_cycle`` of mesos_master, mesos_agent, cadvisor and marathon, one after the
-  other, as the daemon runs them (fetch, JSON, mapping to points), with ``emit`` set as the
-  daemon sets it: per-agent points are handed over as they are mapped and encoded to line
-  protocol there, as the daemon's publisher does (then dropped: no spool on disk); wall time,
-  CPU seconds of this process and of the simulator, points, and the peak RSS of this process
-  during the cycle;
+  other, as the daemon runs them (fetch, JSON, mapping to points), with ``emit`` and
+  ``emit_lines`` set as the daemon sets them: per-agent points are handed over as they are
+  mapped and encoded to line protocol there or, in worker processes (from 2,500 agents up),
+  encoded there and streamed back, as the daemon's publisher queues them (then dropped: no
+  spool on disk); wall time, CPU seconds of this process, its workers and the simulator,
+  points, and the peak memory during the cycle; then once more with the four sources
+  started together, as the daemon's scheduler starts them;
 - **baseline**: the same GETs (every agent's ``/metrics/snapshot`` and ``/monitor/statistics``,
   every cAdvisor's ``subcontainers`` with the same two samples, the leader's
   ``/master/state-summary`` and ``/master/slaves``, the masters' snapshots and Marathon's
@@ -39,7 +41,7 @@ import os
 import resource
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -48,7 +50,7 @@ from clusterwatch.collectors.common import CONCURRENCY, fan_out
 from clusterwatch.core.config_schema import ClusterConfig, Config, HttpConfig, SourceConfig
 from clusterwatch.core.http import Http, loads, target_of
 from clusterwatch.core.http_async import AsyncHttp
-from clusterwatch.core.lineprotocol import encode
+from clusterwatch.core.lineprotocol import Precision, encode
 from clusterwatch.core.point import Point
 from clusterwatch.scheduler.cycle import run_cycle
 
@@ -107,6 +109,78 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _descendants(root: int, exclude: int) -> list[int]:
+    """Processes below ``root`` (children, grandchildren...), without ``exclude``'s tree."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [c for c in children.get(root, []) if c != exclude]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += [c for c in children.get(pid, []) if c != exclude]
+    return found
+
+
+def _pss_mib(pid: int) -> float:
+    """Proportional set size: forked workers share pages with their fork server, which RSS
+    would count once per process."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class Workers:
+    """CPU seconds and peak memory (PSS) of this process's other children (the collectors'
+    fork server and the worker processes it forks; the simulator left out), sampled every
+    50 ms while a cycle runs: a worker's last <50 ms of CPU may be missed."""
+
+    def __init__(self, simulator: int) -> None:
+        self.simulator = simulator
+        self.peak_rss_mib = 0.0
+        self._start: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in self._last.items())
+
+    def __enter__(self) -> Workers:
+        for pid in _descendants(os.getpid(), self.simulator):
+            self._start[pid] = process_cpu_seconds(pid)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            pids = _descendants(os.getpid(), self.simulator)
+            for pid in pids:
+                cpu = process_cpu_seconds(pid)
+                if cpu:
+                    self._last[pid] = cpu
+            self.peak_rss_mib = max(self.peak_rss_mib, sum(map(_pss_mib, pids)))
+            if self._stop.wait(0.05):
+                return
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -145,19 +219,41 @@ class Encoder:
             self.points += len(points)
             self.bytes += size
 
+    def lines(self, by_precision: Mapping[Precision, Sequence[bytes]]) -> None:
+        """Records encoded by a worker process: counted, as the publisher would queue them."""
+        records = by_precision["ns"]
+        with self._lock:
+            self.points += len(records)
+            self.bytes += sum(map(len, records))
 
-def full_cycle(config: Config, http: Http) -> tuple[int, int, dict[str, float]]:
-    points = errors = 0
+
+def full_cycle(
+    config: Config, http: Http, together: bool = False
+) -> tuple[int, int, dict[str, float]]:
+    """Every source's cycle, one after the other, or with ``together`` all at once on
+    threads, as the daemon's scheduler starts them when their intervals are aligned."""
     per_source: dict[str, float] = {}
+    errors: list[int] = []
     emit = Encoder()
-    for name in SOURCES:
+
+    def one(name: str) -> None:
         started = time.perf_counter()
-        report = run_cycle(name, config, http, emit=emit)
+        report = run_cycle(name, config, http, emit=emit, emit_lines=emit.lines,
+                           precisions=("ns",))  # fmt: skip
         emit([*report.result.points, report.self_metrics("bench")])
         per_source[name] = time.perf_counter() - started
-        errors += len(report.result.errors)
-    points = emit.points
-    return points, errors, per_source
+        errors.append(len(report.result.errors))
+
+    if not together:
+        for name in SOURCES:
+            one(name)
+    else:
+        threads = [threading.Thread(target=one, args=(name,)) for name in SOURCES]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return emit.points, sum(errors), {name: per_source[name] for name in SOURCES}
 
 
 def cluster_urls(info: dict[str, Any]) -> list[str]:
@@ -253,10 +349,16 @@ def bench_size(agents: int, per_agent: int, with_requests: bool) -> dict[str, fl
     assert proc.pid is not None
     pid = proc.pid
 
+    workers_rss = 0.0
+
     def measured(fn: Callable[[], Any]) -> tuple[Any, float, float, float]:
+        """Wall, CPU of this process and its workers, CPU of the simulator."""
+        nonlocal workers_rss
         sim0 = process_cpu_seconds(pid)
-        value, wall, cpu = timed(fn)
-        return value, wall, cpu, process_cpu_seconds(pid) - sim0
+        with Workers(pid) as workers:
+            value, wall, cpu = timed(fn)
+        workers_rss = max(workers_rss, workers.peak_rss_mib)
+        return value, wall, cpu + workers.cpu_seconds, process_cpu_seconds(pid) - sim0
 
     try:
         info: dict[str, Any] = parent.recv()
@@ -269,11 +371,24 @@ def bench_size(agents: int, per_agent: int, with_requests: bool) -> dict[str, fl
             (points, errors, per_source), wall, cpu, sim = measured(
                 lambda: full_cycle(config, http)
             )
-            rss = peak_rss_mib()
+            rss = peak_rss_mib() + workers_rss
             print(f"[{agents} agents] cycle (cold): {wall:.2f} s wall, {cpu:.2f} s CPU "
                   f"(simulator {sim:.2f} s), {points} points, {errors} errors, "
                   f"peak RSS {rss:.0f} MiB; "
                   + ", ".join(f"{k} {v:.2f} s" for k, v in per_source.items()))
+            reset_peak_rss()
+            workers_rss = 0.0
+            (_, _, per_source2), wall2, cpu2, sim2 = measured(lambda: full_cycle(config, http))
+            rss2 = peak_rss_mib() + workers_rss
+            print(f"[{agents} agents] cycle (warm): {wall2:.2f} s wall, {cpu2:.2f} s CPU "
+                  f"(simulator {sim2:.2f} s), peak RSS {rss2:.0f} MiB; "
+                  + ", ".join(f"{k} {v:.2f} s" for k, v in per_source2.items()))
+            reset_peak_rss()
+            workers_rss = 0.0
+            _, wall3, cpu3, sim3 = measured(lambda: full_cycle(config, http, together=True))
+            rss3 = peak_rss_mib() + workers_rss
+            print(f"[{agents} agents] cycle (warm, sources together): {wall3:.2f} s wall, "
+                  f"{cpu3:.2f} s CPU (simulator {sim3:.2f} s), peak RSS {rss3:.0f} MiB")
             _, base_wall, base_cpu, base_sim = measured(lambda: raw_fetch(info, http))
             print(f"[{agents} agents] baseline raw fetch: {base_wall:.2f} s wall, "
                   f"{base_cpu:.2f} s CPU (simulator {base_sim:.2f} s)")
@@ -281,10 +396,6 @@ def bench_size(agents: int, per_agent: int, with_requests: bool) -> dict[str, fl
             print(f"[{agents} agents] threads baseline raw fetch: {thr_wall:.2f} s wall, "
                   f"{thr_cpu:.2f} s CPU (simulator {thr_sim:.2f} s), "
                   f"{size / 1e6:.0f} MB of JSON")
-            (_, _, per_source2), wall2, cpu2, sim2 = measured(lambda: full_cycle(config, http))
-            print(f"[{agents} agents] cycle (warm): {wall2:.2f} s wall, {cpu2:.2f} s CPU "
-                  f"(simulator {sim2:.2f} s); "
-                  + ", ".join(f"{k} {v:.2f} s" for k, v in per_source2.items()))
         if with_requests:
             _, req_wall, req_cpu, req_sim = measured(lambda: raw_fetch_requests(info, config.http))
             print(f"[{agents} agents] requests raw fetch: {req_wall:.2f} s wall, "
@@ -294,7 +405,8 @@ def bench_size(agents: int, per_agent: int, with_requests: bool) -> dict[str, fl
         out.update({
             "wall": best_wall, "cpu": best_cpu, "sim": best_sim, "points": float(points),
             "errors": float(errors), "base_wall": base_wall, "base_cpu": base_cpu, "rss": rss,
-            "thr_wall": thr_wall, "thr_cpu": thr_cpu,
+            "thr_wall": thr_wall, "thr_cpu": thr_cpu, "rss_warm": rss2,
+            "together_wall": wall3, "together_rss": rss3,
         })  # fmt: skip
         return out
     finally:
@@ -335,6 +447,9 @@ def main() -> None:
             print(f"baseline_requests_raw_fetch_wall_seconds_{k}_agents: {r['req_wall']:.2f} s")
             print(f"baseline_requests_raw_fetch_cpu_seconds_{k}_agents: {r['req_cpu']:.2f} s")
         print(f"peak_rss_{k}_agents: {r['rss']:.0f} MiB")
+        print(f"peak_rss_warm_{k}_agents: {r['rss_warm']:.0f} MiB")
+        print(f"cycle_sources_together_wall_seconds_{k}_agents: {r['together_wall']:.2f} s")
+        print(f"cycle_sources_together_peak_rss_{k}_agents: {r['together_rss']:.0f} MiB")
 
 
 if __name__ == "__main__":

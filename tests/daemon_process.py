@@ -1,5 +1,6 @@
 """Running ``clusterwatch run`` as a child process in tests: its config written for a
-simulated cluster, its log kept, and a fixture that kills whatever a test left running."""
+simulated cluster, its log kept, and a fixture that kills whatever a test left running; and
+running a ``Daemon`` on a thread of the test's process until a condition holds."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from clusterwatch.scheduler.daemon import Daemon
 from clusterwatch.sim import Cluster
 
 CLI = Path(sys.executable).with_name("clusterwatch")
@@ -31,6 +34,21 @@ def wait_until(what: str, check: Callable[[], Any], timeout: float = 90.0) -> An
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting for {what}")
         time.sleep(0.25)
+
+
+def run_daemon_until(daemon: Daemon, condition: Callable[[], Any], timeout: float = 20.0) -> None:
+    """Run ``daemon`` on a thread until ``condition()`` holds (or ``timeout``), then stop it
+    as SIGTERM would and check it stopped."""
+    thread = threading.Thread(target=daemon.run)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    try:
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        daemon.request_stop()
+        thread.join(timeout)
+    assert not thread.is_alive()
 
 
 def toml_list(items: list[str] | tuple[str, ...]) -> str:

@@ -132,3 +132,8 @@ def test_collect_records_a_failing_agent_and_keeps_the_others() -> None:
 def test_slaves_body_without_the_slaves_list_is_an_error() -> None:
     with pytest.raises(ValueError, match="slaves: expected a JSON array"):
         discovery.registered_agents({"message": "not a master"})
+
+
+def test_the_agent_keys_kept_cover_everything_the_mapping_reads() -> None:
+    read = {key if isinstance(key, str) else key[0] for key in mesos_agent.REGISTERED.fields}
+    assert read | {"hostname", "pid"} <= set(mesos_agent.AGENT_KEYS)

@@ -15,6 +15,7 @@ from clusterwatch.core.http import Http
 from clusterwatch.scheduler.cycle import aligned_time_ns, run_cycle
 from clusterwatch.scheduler.daemon import Daemon
 from tests import fake_source
+from tests.daemon_process import run_daemon_until
 
 REAL_SOURCES = dict(registry.REGISTRY["source"])
 
@@ -75,19 +76,6 @@ def test_a_collector_bug_becomes_an_error_not_a_crash(tmp_path: Path) -> None:
     assert report.result.errors[0].reason == "KeyError: 'slaves'"
 
 
-def run_daemon_until(daemon: Daemon, condition: object, timeout: float = 20.0) -> None:
-    thread = threading.Thread(target=daemon.run)
-    thread.start()
-    deadline = time.monotonic() + timeout
-    try:
-        while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
-            time.sleep(0.05)
-    finally:
-        daemon.request_stop()
-        thread.join(timeout)
-    assert not thread.is_alive()
-
-
 def test_daemon_collects_on_interval_and_flushes_on_stop(tmp_path: Path) -> None:
     path = make_config(tmp_path)
     daemon = Daemon(load_config(path), path)
@@ -143,3 +131,4 @@ def test_self_metrics_follow_the_catalog(tmp_path: Path, monkeypatch: pytest.Mon
         publisher.close()
     assert [p.tags["sink"] for p in sink_points] == ["out"]
     assert problems([report.self_metrics("t1"), *sink_points]) == []
+

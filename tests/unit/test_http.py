@@ -308,3 +308,37 @@ def test_params_are_added_to_the_query() -> None:
     with serve11() as (url, _), Http(FAST) as http:
         doc = http.get_json(url + "/q?a=1", params={"b": "x y"})
     assert doc == {"path": "/q?a=1&b=x+y"}
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize(
+    "body",
+    [b'{"a": [1, 2.5, "x"]}', b"[NaN, Infinity, 1e400]", b"18446744073709551615",
+     '{"\\ud800": 1}'.encode(), '{"é": 1}'.encode("utf-16")],
+)  # fmt: skip
+def test_fast_loads_gives_what_json_gives(
+    body: bytes, fast: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import math
+
+    from clusterwatch.core import http as http_module
+
+    if not fast:
+        monkeypatch.setattr(http_module, "orjson", None)  # as without the ``fast`` extra
+    got, expected = http_module.loads(body), json.loads(body)
+    if isinstance(expected, list) and any(isinstance(v, float) for v in expected):
+        assert [math.isnan(v) or v for v in got] == [math.isnan(v) or v for v in expected]
+    else:
+        assert got == expected
+
+
+@pytest.mark.parametrize("body", [b'{"a": 1', b'{"a": tru}', b"\xff\xfe\xfd"])
+def test_fast_loads_fails_in_the_words_of_json(body: bytes) -> None:
+    from clusterwatch.core import http as http_module
+    from clusterwatch.core.quickhttp import decode_json
+
+    with pytest.raises(FetchError) as fast:
+        decode_json("u", 200, {}, body, http_module.loads)
+    with pytest.raises(FetchError) as plain:
+        decode_json("u", 200, {}, body)
+    assert fast.value.reason == plain.value.reason

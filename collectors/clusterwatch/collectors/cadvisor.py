@@ -358,6 +358,4 @@ def collect(ctx: CollectContext) -> CollectResult:
             result.targets_total += 1
         mine = owned_agents(ctx, agents or [])
         targets += targets_for(templates or [DEFAULT_TEMPLATE], mine, result)
-    return collect_each_async(
-        ctx, result, lambda client, t: _collect_target(ctx, client, t), targets
-    )
+    return collect_each_async(ctx, result, _collect_target, targets)

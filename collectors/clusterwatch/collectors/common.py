@@ -4,8 +4,8 @@ Collector modules are fetch + pure mappers; this module holds the small helpers 
 need, so none of them copies another: :class:`Schema` (what a measurement may carry, read by
 the catalog), :func:`guarded` (a failing target becomes a ``TargetError``, never an
 exception), :func:`fan_out` (the same fetch on many targets, a few threads at a time),
-:func:`collect_each` (per-target collection on those threads, points streamed to
-``ctx.emit``),
+:func:`collect_each_async` (per-target collection on one asyncio thread, or worker
+processes, points streamed to ``ctx.emit``),
 :class:`Shape` errors for bodies of the wrong shape, and time and URL helpers.
 """
 
@@ -144,36 +144,6 @@ def fan_out(fn: Callable[[T], R], items: Iterable[T], workers: int = MAX_WORKERS
         return list(pool.map(fn, todo))
 
 
-def collect_each(
-    ctx: CollectContext,
-    result: CollectResult,
-    fn: Callable[[T], CollectResult],
-    items: Iterable[T],
-    workers: int = MAX_WORKERS,
-) -> CollectResult:
-    """``fn`` (one target's fetch + mapping) on every item, a few threads at a time, merged
-    into ``result``. With ``ctx.emit`` set, each target's points go to it from the worker as
-    soon as they are mapped (counted in ``points_emitted``), so a cycle never holds every
-    agent's points at once; without, they are collected in order, as ``fan_out`` does."""
-    emit = ctx.emit
-    if emit is None:
-        return merge(result, fan_out(fn, items, workers))
-
-    def one(item: T) -> CollectResult:
-        part = fn(item)
-        if part.points:
-            emit(part.points)
-            part.points_emitted += len(part.points)
-            part.points = []
-        return part
-
-    todo = list(items)
-    if len(todo) <= 1:
-        return merge(result, map(one, todo))
-    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-        return merge(result, pool.map(one, todo))
-
-
 async def guarded_async(result: CollectResult, target: str, work: Awaitable[T]) -> T | None:
     """``await work``, or None with the failure recorded against ``target`` (as ``guarded``)."""
     try:
@@ -186,16 +156,26 @@ async def guarded_async(result: CollectResult, target: str, work: Awaitable[T]) 
 def collect_each_async(
     ctx: CollectContext,
     result: CollectResult,
-    fn: Callable[[AsyncHttp, T], Coroutine[Any, Any, CollectResult]],
+    fn: Callable[[CollectContext, AsyncHttp, T], Coroutine[Any, Any, CollectResult]],
     items: Iterable[T],
     concurrency: int = CONCURRENCY,
 ) -> CollectResult:
-    """``collect_each`` for thousands of targets: ``fn(client, item)`` for every item on one
-    asyncio thread, at most ``concurrency`` at a time, with ``client`` an
+    """Per-target collection for thousands of targets: ``fn(ctx, client, item)`` for every item
+    on one asyncio thread, at most ``concurrency`` at a time, with ``client`` an
     :class:`~clusterwatch.core.http_async.AsyncHttp` on ``ctx.http``. Mapping runs between
     answers on the same thread, so no thread waits for the GIL. Points are streamed to
-    ``ctx.emit`` as each item is done or, without it, merged in the items' order."""
+    ``ctx.emit`` as each item is done or, without it, merged in the items' order.
+
+    With many items and ``ctx.emit_lines`` set, the items are split over worker processes
+    instead (see ``collectors.processes``); ``fn`` must then be a module-level function (or
+    a ``functools.partial`` of one), so it can be sent to them.
+    """
     todo = list(items)
+    from clusterwatch.collectors import processes  # (it imports this module)
+
+    workers = processes.process_count(ctx, len(todo))
+    if workers > 1:
+        return processes.collect_in_processes(ctx, result, fn, todo, workers)
     parts: list[CollectResult | None] = [None] * len(todo)
     emit = ctx.emit
 
@@ -205,7 +185,7 @@ def collect_each_async(
 
             async def worker() -> None:
                 for index, item in queue:
-                    part = await fn(client, item)
+                    part = await fn(ctx, client, item)
                     if emit is not None and part.points:
                         emit(part.points)
                         part.points_emitted += len(part.points)

@@ -13,6 +13,7 @@ only this daemon's agents are written, master-side view included.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,6 +60,9 @@ REGISTERED = MetricTable("mesos_agent", {
     **mesos_resources(lambda r: ("resources", r), "total"),
     **mesos_resources(lambda r: ("used_resources", r), "used"),
 })
+
+# What an agent's entry in the master's answer is read for: REGISTERED, its URL and name.
+AGENT_KEYS = ("id", "hostname", "pid", "active", "resources", "used_resources")
 
 # The agent's own /metrics/snapshot (resources come from the master's view above).
 SNAPSHOT = MetricTable("mesos_agent", {
@@ -246,8 +250,9 @@ def collect(ctx: CollectContext) -> CollectResult:
         result.targets_total = 1
         return result
     agents, frameworks = found
-    agents = owned_agents(ctx, agents)
+    # Only what the mapping reads: a master's agent object is ~4 KB decoded (attributes,
+    # offered and reserved resources...), and the agents may go to worker processes.
+    agents = [{key: a[key] for key in AGENT_KEYS if key in a} for a in owned_agents(ctx, agents)]
     names = frameworks or {}
-    return collect_each_async(
-        ctx, result, lambda client, agent: _collect_agent(ctx, client, agent, names), agents
-    )
+    collect_agent = functools.partial(_collect_agent, frameworks=names)  # pickles: see processes
+    return collect_each_async(ctx, result, collect_agent, agents)

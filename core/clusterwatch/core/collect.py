@@ -6,16 +6,19 @@ fails is recorded in ``errors`` and the rest goes on; a collector never raises f
 
 With ``ctx.emit`` set, collectors that read many targets (one per agent) hand each target's
 points to it as soon as they are mapped instead of holding a whole cycle in memory; those
-points are counted in ``points_emitted``, not listed in ``points``.
+points are counted in ``points_emitted``, not listed in ``points``. With ``ctx.emit_lines``
+too, they may map them in worker processes (``SourceConfig.processes``), which hand over
+line protocol, encoded there for each of ``ctx.precisions``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from clusterwatch.core.config_schema import ClusterConfig, SourceConfig
 from clusterwatch.core.http import Http
+from clusterwatch.core.lineprotocol import Precision
 from clusterwatch.core.point import Point
 
 
@@ -50,6 +53,11 @@ class CollectContext:
     # Where points go as they are mapped (the publisher; thread-safe: called from the fan-out
     # threads); None keeps them in the result.
     emit: Callable[[Sequence[Point]], None] | None = None
+    # Where points mapped in worker processes go, already encoded: records (one line of line
+    # protocol and its newline, UTF-8) for each precision in ``precisions``. None: no worker
+    # processes (everything is mapped in this one).
+    emit_lines: Callable[[Mapping[Precision, Sequence[bytes]]], None] | None = None
+    precisions: tuple[Precision, ...] = ()
 
     @property
     def base_tags(self) -> dict[str, str]:

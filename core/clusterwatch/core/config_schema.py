@@ -61,6 +61,9 @@ class SourceConfig:
     timeout_seconds: float = 10.0
     targets: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
+    # Per-agent sources: worker processes that fetch and map the agents (0: one per 2,500
+    # agents, at most one per CPU; 1: all in the daemon's process).
+    processes: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -398,4 +398,10 @@ DEFAULT_ENCODER = LineEncoder()
 encode = DEFAULT_ENCODER.encode
 encode_line = DEFAULT_ENCODER.encode_line
 encode_lines = DEFAULT_ENCODER.encode_lines
+
+
+def encode_records(points: Iterable[Point], precision: Precision = "ns") -> list[bytes]:
+    """One record per surviving point, as spools queue them: its line and a newline, UTF-8
+    (a lone surrogate becomes "?", as in ``encode_lines``)."""
+    return [(line + "\n").encode("utf-8", "replace") for line in encode(points, precision)]
 stats = DEFAULT_ENCODER.stats

@@ -37,6 +37,10 @@ class Secret:
     def __repr__(self) -> str:
         return f"Secret({self._source}, ***)"
 
+    def __reduce__(self) -> tuple[type[Secret], tuple[str, str]]:
+        # Rebuilt through __init__ in a worker process, so its logs redact the value too.
+        return (Secret, (self._value, self._source))
+
     __str__ = __repr__
 
     def __eq__(self, other: object) -> bool:

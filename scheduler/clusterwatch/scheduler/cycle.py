@@ -3,20 +3,22 @@
 A collector never raises for bad input (it records per-target errors); should one raise
 anyway (a bug), the cycle records that as an error of the source and the daemon goes on.
 With ``emit``, per-agent collectors hand points to it as they map them (the daemon passes its
-publisher) and the report's result holds only the rest.
+publisher) and the report's result holds only the rest; with ``emit_lines`` too, they may map
+them in worker processes, which hand over line protocol for each of ``precisions``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from clusterwatch.core import registry
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
 from clusterwatch.core.config_schema import Config
 from clusterwatch.core.http import Http
+from clusterwatch.core.lineprotocol import Precision
 from clusterwatch.core.log import fields
 from clusterwatch.core.point import Point
 
@@ -66,9 +68,12 @@ def run_cycle(
     now: float | None = None,
     owns_agent: Callable[[str], bool] | None = None,
     emit: Callable[[Sequence[Point]], None] | None = None,
+    emit_lines: Callable[[Mapping[Precision, Sequence[bytes]]], None] | None = None,
+    precisions: tuple[Precision, ...] = (),
 ) -> CycleReport:
     """Collect once from source ``name`` as configured in ``config.sources[name]``; points
-    the collector streams go to ``emit`` (see ``CollectContext.emit``)."""
+    the collector streams go to ``emit``, or encoded to ``emit_lines`` (see
+    ``CollectContext``)."""
     source_config = config.sources[name]
     now = time.time() if now is None else now
     ctx = CollectContext(
@@ -79,6 +84,8 @@ def run_cycle(
         time_ns=aligned_time_ns(now, source_config.interval_seconds),
         owns_agent=owns_agent or (lambda agent_id: True),
         emit=emit,
+        emit_lines=emit_lines,
+        precisions=precisions,
     )
     started = time.monotonic()
     try:

@@ -12,7 +12,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -62,9 +62,16 @@ class Daemon:
 
     def collect(self, source: str) -> None:
         # Per-agent points go to the spool as they are mapped (publish is thread-safe through
-        # it), so a cycle of 10,000 agents is never held in memory at once.
+        # it), so a cycle of 10,000 agents is never held in memory at once; worker processes
+        # send them encoded for the sinks' precisions.
         report = run_cycle(
-            source, self.config, self.http, owns_agent=self.partition.owns, emit=self._publish
+            source,
+            self.config,
+            self.http,
+            owns_agent=self.partition.owns,
+            emit=self._publish,
+            emit_lines=self._publish_lines,
+            precisions=self.publisher.precisions,
         )
         points = [*report.result.points, report.self_metrics(self.config.cluster.name)]
         self.publisher.publish(points)
@@ -72,6 +79,9 @@ class Daemon:
 
     def _publish(self, points: Sequence[Point]) -> None:
         self.publisher.publish(points)  # the current publisher: a reload may replace it
+
+    def _publish_lines(self, by_precision: Mapping[Precision, Sequence[bytes]]) -> None:
+        self.publisher.publish_lines(by_precision)
 
     def drain(self) -> None:
         self.publisher.drain()

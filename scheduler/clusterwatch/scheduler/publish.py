@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from clusterwatch.core.lineprotocol import Precision, encode
+from clusterwatch.core.lineprotocol import Precision, encode_records
 from clusterwatch.core.point import Point
 from clusterwatch.sinks.spooled import DrainResult, SpooledSink
 
@@ -14,6 +14,19 @@ class Publisher:
         """``sinks`` pairs each sink with the timestamp precision it writes."""
         self.sinks = list(sinks)
 
+    @property
+    def precisions(self) -> tuple[Precision, ...]:
+        """The precisions the sinks write, each once."""
+        return tuple(dict.fromkeys(precision for _, precision in self.sinks))
+
+    def publish_lines(self, by_precision: Mapping[Precision, Sequence[bytes]]) -> int:
+        """Queue records encoded elsewhere (in a worker process): for each precision in
+        :attr:`precisions`, newline-terminated lines of line protocol."""
+        queued = 0
+        for sink, precision in self.sinks:
+            queued = sink.submit(by_precision[precision])
+        return queued
+
     def publish(self, points: Sequence[Point]) -> int:
         """Queue the points on every sink; returns the number of lines queued per sink."""
         by_precision: dict[Precision, list[bytes]] = {}
@@ -21,7 +34,7 @@ class Publisher:
         for sink, precision in self.sinks:
             records = by_precision.get(precision)
             if records is None:
-                records = [(line + "\n").encode() for line in encode(points, precision)]
+                records = encode_records(points, precision)
                 by_precision[precision] = records
             queued = sink.submit(records)
         return queued
