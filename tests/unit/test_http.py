@@ -314,7 +314,7 @@ def test_params_are_added_to_the_query() -> None:
 @pytest.mark.parametrize(
     "body",
     [b'{"a": [1, 2.5, "x"]}', b"[NaN, Infinity, 1e400]", b"18446744073709551615",
-     '{"\\ud800": 1}'.encode(), '{"é": 1}'.encode("utf-16")],
+     b'{"\\ud800": 1}', '{"é": 1}'.encode("utf-16")],
 )  # fmt: skip
 def test_fast_loads_gives_what_json_gives(
     body: bytes, fast: bool, monkeypatch: pytest.MonkeyPatch
