@@ -30,8 +30,9 @@ import socket
 import ssl
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from urllib3.exceptions import (
@@ -64,6 +65,7 @@ READ_CHUNK = 65536
 # What requests would have percent-encoded in a URL (it "requotes" every URL it sends).
 _UNSAFE = re.compile(r"[^A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]")
 _SAFE = "-._~:/?#[]@!$&'()*+,;=%"
+C = TypeVar("C")  # a connection
 
 
 try:  # the ``fast`` extra: a compiled wheel, not in the noarch RPM
@@ -145,15 +147,24 @@ class _Stale(Exception):
         self.failed = failed
 
 
-class _Pool:
-    """Idle kept-alive connections by target, least recently used target first."""
+class IdlePool(Generic[C]):
+    """Idle kept-alive connections by target, least recently used target first: at most
+    ``per_target`` per target and ``total`` in all (sockets are fds). ``usable`` tells
+    whether an idle connection can still be used (the server may have closed it), ``close``
+    closes one. Shared by ``Http`` (http.client, threads) and ``core.http_async``."""
 
-    def __init__(self) -> None:
-        self._idle: OrderedDict[str, list[http.client.HTTPConnection]] = OrderedDict()
+    def __init__(
+        self, usable: Callable[[C], bool], close: Callable[[C], None], per_target: int, total: int
+    ) -> None:
+        self._usable = usable
+        self._close = close
+        self._per_target = per_target
+        self._total = total
+        self._idle: OrderedDict[str, list[C]] = OrderedDict()
         self._count = 0
         self._lock = threading.Lock()
 
-    def take(self, key: str) -> http.client.HTTPConnection | None:
+    def take(self, key: str) -> C | None:
         while True:
             with self._lock:
                 conns = self._idle.get(key)
@@ -163,11 +174,11 @@ class _Pool:
                 if not conns:
                     del self._idle[key]
                 self._count -= 1
-            if not _dropped(conn):
+            if self._usable(conn):
                 return conn
-            conn.close()
+            self._close(conn)
 
-    def give(self, key: str, conn: http.client.HTTPConnection) -> None:
+    def give(self, key: str, conn: C) -> None:
         evicted = None
         with self._lock:
             conns = self._idle.get(key)
@@ -175,19 +186,19 @@ class _Pool:
                 conns = self._idle[key] = []
             else:
                 self._idle.move_to_end(key)
-            if len(conns) >= IDLE_PER_TARGET:
+            if len(conns) >= self._per_target:
                 evicted = conn
             else:
                 conns.append(conn)
                 self._count += 1
-                if self._count > IDLE_TOTAL:
+                if self._count > self._total:
                     oldest_key, oldest = next(iter(self._idle.items()))
                     evicted = oldest.pop(0)
                     self._count -= 1
                     if not oldest:
                         del self._idle[oldest_key]
         if evicted is not None:
-            evicted.close()
+            self._close(evicted)
 
     def clear(self) -> None:
         with self._lock:
@@ -195,20 +206,20 @@ class _Pool:
             self._idle.clear()
             self._count = 0
         for conn in idle:
-            conn.close()
+            self._close(conn)
 
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
-    """An idle connection with something to read has been closed (or broken) by the server."""
+def _open(conn: http.client.HTTPConnection) -> bool:
+    """False when an idle connection has something to read: the server closed (or broke) it."""
     sock = conn.sock
     if sock is None:
-        return True
+        return False
     try:
         poller = select.poll()  # not select(): descriptors go beyond 1024 with many agents
         poller.register(sock, select.POLLIN)
-        return bool(poller.poll(0))
+        return not poller.poll(0)
     except (OSError, ValueError):
-        return True
+        return False
 
 
 def _basic(username: str, password: str) -> str:
@@ -224,7 +235,9 @@ class Http:
 
     def __init__(self, config: HttpConfig | None = None) -> None:
         self.config = cfg = config or HttpConfig()
-        self._pool = _Pool()
+        self._pool: IdlePool[http.client.HTTPConnection] = IdlePool(
+            _open, http.client.HTTPConnection.close, IDLE_PER_TARGET, IDLE_TOTAL
+        )
         self._tls: ssl.SSLContext | None = None
         self._tls_lock = threading.Lock()
         self._retry = Retry(

@@ -14,21 +14,23 @@ the shared ``Http`` on a worker thread, which does the request again with its wh
 connections when retries are configured. With ``retries = 0`` a refused connection, a
 connect or read timeout and a reset are reported here, in ``Http``'s words.
 
-Connections are kept alive for the life of one :class:`AsyncHttp` (one collection cycle),
-at most ``IDLE_TOTAL`` of them idle. The read timeout bounds the wait for the whole answer.
+Connections are kept alive for the life of one :class:`AsyncHttp` (one collection cycle)
+in ``Http``'s :class:`~clusterwatch.core.http.IdlePool`, at most ``IDLE_TOTAL`` of them
+idle. The read timeout bounds the wait for the whole answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections import OrderedDict
 from typing import Any
 
 from clusterwatch.core.errors import FetchError
 from clusterwatch.core.http import (
     BROKEN_BODY,
+    IDLE_PER_TARGET,
     Http,
+    IdlePool,
     Wire,
     connect_reason,
     loads,
@@ -87,7 +89,7 @@ class _Answer(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._waiter is None:  # bytes nobody asked for: this connection is not reusable
-            self._close()
+            self.close()
             return
         self._got_bytes = True
         self._buffer += data
@@ -211,9 +213,12 @@ class _Answer(asyncio.Protocol):
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_exception(exc)
-        self._close()
+        self.close()
 
-    def _close(self) -> None:
+    def is_open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
+    def close(self) -> None:
         self.reusable = False
         if self.transport is not None:
             self.transport.abort()
@@ -224,8 +229,9 @@ class AsyncHttp:
 
     def __init__(self, http: Http) -> None:
         self.http = http
-        self._idle: OrderedDict[str, list[_Answer]] = OrderedDict()
-        self._idle_count = 0
+        self._idle: IdlePool[_Answer] = IdlePool(
+            _Answer.is_open, _Answer.close, IDLE_PER_TARGET, IDLE_TOTAL
+        )
 
     async def __aenter__(self) -> AsyncHttp:
         return self
@@ -234,11 +240,7 @@ class AsyncHttp:
         self.close()
 
     def close(self) -> None:
-        for conns in self._idle.values():
-            for conn in conns:
-                conn._close()
         self._idle.clear()
-        self._idle_count = 0
 
     async def get_json(self, url: str, json_body: Any = None) -> Any:
         """``http.request("GET", url, json_body=json_body).json()``, on this thread when it can."""
@@ -273,7 +275,7 @@ class AsyncHttp:
 
     async def _exchange(self, url: str, wire: Wire) -> tuple[int, dict[str, str], bytes]:
         data = wire.head_bytes() + (wire.body or b"")
-        conn = self._take(wire.key)
+        conn = self._idle.take(wire.key)
         if conn is not None:
             try:
                 return await self._send(conn, wire.key, data)
@@ -306,39 +308,13 @@ class AsyncHttp:
         finally:
             timer.cancel()
         if conn.reusable:
-            self._give(key, conn)
+            self._idle.give(key, conn)
         else:
-            conn._close()
+            conn.close()
         return answer
-
-    def _take(self, key: str) -> _Answer | None:
-        conns = self._idle.get(key)
-        while conns:
-            conn = conns.pop()
-            self._idle_count -= 1
-            if not conns:
-                del self._idle[key]
-            if conn.transport is not None and not conn.transport.is_closing():
-                return conn
-        return None
-
-    def _give(self, key: str, conn: _Answer) -> None:
-        conns = self._idle.get(key)
-        if conns is None:
-            conns = self._idle[key] = []
-        else:
-            self._idle.move_to_end(key)
-        conns.append(conn)
-        self._idle_count += 1
-        if self._idle_count > IDLE_TOTAL:  # close the least recently used target's
-            oldest_key, oldest = next(iter(self._idle.items()))
-            oldest.pop(0)._close()
-            self._idle_count -= 1
-            if not oldest:
-                del self._idle[oldest_key]
 
 
 def _time_out(conn: _Answer, waiter: asyncio.Future[Any]) -> None:
     if not waiter.done():
         waiter.set_exception(_Lost(TimeoutError("read"), True))
-    conn._close()
+    conn.close()
