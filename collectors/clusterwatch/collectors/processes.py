@@ -55,14 +55,8 @@ def process_count(ctx: CollectContext, items: int) -> int:
         return 1  # nowhere to send encoded lines: map here
     wanted = ctx.config.processes
     if wanted <= 0:
-        wanted = min(cpu_count(), items // AGENTS_PER_PROCESS)
+        wanted = min(len(os.sched_getaffinity(0)), items // AGENTS_PER_PROCESS)
     return max(1, min(wanted, items))
-
-
-def cpu_count() -> int:
-    return len(os.sched_getaffinity(0))
-
-
 
 
 @dataclass(frozen=True, slots=True)
