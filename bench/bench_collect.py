@@ -34,7 +34,6 @@ are this process only unless named ``simulator``. Loopback only. Prints
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing
 import os
@@ -46,7 +45,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from clusterwatch.collectors.cadvisor import PATH, QUERY
-from clusterwatch.collectors.common import CONCURRENCY, fan_out
+from clusterwatch.collectors.common import collect_each_async, fan_out
+from clusterwatch.core.collect import CollectContext, CollectResult
 from clusterwatch.core.config_schema import ClusterConfig, Config, HttpConfig, SourceConfig
 from clusterwatch.core.http import Http, loads, target_of
 from clusterwatch.core.http_async import AsyncHttp
@@ -281,22 +281,18 @@ def raw_urls(info: dict[str, Any]) -> list[str]:
     return cluster_urls(info) + agent_urls(info)
 
 
+async def _fetch_only(ctx: CollectContext, client: AsyncHttp, url: str) -> CollectResult:
+    await client.get_json(url, QUERY if url.endswith(PATH) else None)
+    return CollectResult()
+
+
 def raw_fetch(info: dict[str, Any], http: Http) -> None:
     """Baseline: every body the cycle reads, GET + decode, nothing kept; the per-agent ones
-    on the asyncio path with the cycle's concurrency, as the sources read them."""
-
-    async def fetch_agents() -> None:
-        async with AsyncHttp(http) as client:
-            queue = iter(agent_urls(info))
-
-            async def worker() -> None:
-                for url in queue:
-                    await client.get_json(url, QUERY if url.endswith(PATH) else None)
-
-            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-
+    through the sources' own ``collect_each_async`` (one asyncio thread, the same
+    concurrency), with a per-item step that only fetches."""
     fan_out(http.get_json, cluster_urls(info))
-    asyncio.run(fetch_agents())
+    ctx = CollectContext("bench", ClusterConfig(), SourceConfig(processes=1), http, 0)
+    collect_each_async(ctx, CollectResult(), _fetch_only, agent_urls(info))
 
 
 def raw_fetch_threads(info: dict[str, Any], http: Http) -> int:
