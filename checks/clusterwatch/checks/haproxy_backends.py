@@ -100,11 +100,9 @@ class Backends(nagiosplugin.Resource):  # type: ignore[misc]
             )
 
 
-class BackendContext(nagiosplugin.Context):  # type: ignore[misc]
+class BackendContext(minimum.MinimumContext):
     def __init__(self, warning: minimum.Minimum | None, critical: minimum.Minimum | None) -> None:
-        super().__init__("backend")
-        self.warning = warning
-        self.critical = critical
+        super().__init__("backend", warning, critical)
 
     def evaluate(self, metric: nagiosplugin.Metric, resource: Any) -> nagiosplugin.Result:
         up, total = metric.value, metric.max
@@ -122,15 +120,6 @@ class BackendContext(nagiosplugin.Context):  # type: ignore[misc]
             if limit is not None and not limit.matches(up, total):
                 return nagiosplugin.Result(state, f"{text}, {word} minimum {limit}", metric)
         return nagiosplugin.Result(nagiosplugin.Ok, text, metric)
-
-    def performance(self, metric: nagiosplugin.Metric, resource: Any) -> plugin.PerfData:
-        total = metric.max
-        return plugin.PerfData(
-            metric.name, metric.value,
-            warn=self.warning.in_units(total) if self.warning else None,
-            crit=self.critical.in_units(total) if self.critical else None,
-            min=0, max=total,
-        )
 
 
 class BackendsSummary(plugin.Summary):

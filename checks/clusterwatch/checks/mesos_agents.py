@@ -118,25 +118,14 @@ class Measure(findings.Measure):
         return outcome
 
 
-class ActiveContext(nagiosplugin.Context):  # type: ignore[misc]
+class ActiveContext(minimum.MinimumContext):
     """Perfdata for agents_active, the thresholds as agent counts (judged by ``judge``)."""
 
     def __init__(self, warning: minimum.Minimum | None, critical: minimum.Minimum | None):
-        super().__init__("active", fmt_metric=None)
-        self.warning = warning
-        self.critical = critical
+        super().__init__("active", warning, critical, fmt_metric=None)
 
     def evaluate(self, metric: nagiosplugin.Metric, resource: Any) -> nagiosplugin.Result:
         return nagiosplugin.Result(nagiosplugin.Ok, None, metric)
-
-    def performance(self, metric: nagiosplugin.Metric, resource: Any) -> plugin.PerfData:
-        total = metric.max
-        return plugin.PerfData(
-            metric.name, metric.value,
-            warn=self.warning.in_units(total) if self.warning else None,
-            crit=self.critical.in_units(total) if self.critical else None,
-            min=0, max=total,
-        )
 
 
 def parser() -> plugin.ArgumentParser:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 
+import nagiosplugin
+
 from clusterwatch.checks import plugin
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations only
 if TYPE_CHECKING:
-    import nagiosplugin
+    from typing import Any
 
 
 class Minimum:
@@ -62,3 +64,24 @@ def minimum_arg(spec: str) -> Minimum:
         return Minimum(plugin.parse_range(text), percent)
     except ValueError:
         raise plugin.BadValue(f"invalid minimum {spec!r}") from None
+
+
+class MinimumContext(nagiosplugin.Context):  # type: ignore[misc]
+    """A context whose ``-w``/``-c`` are minimums of a metric out of ``metric.max``: its
+    perfdata carries them as counts of that whole (``evaluate`` is the plugin's own)."""
+
+    def __init__(
+        self, name: str, warning: Minimum | None, critical: Minimum | None, **kwargs: Any
+    ) -> None:
+        super().__init__(name, **kwargs)
+        self.warning = warning
+        self.critical = critical
+
+    def performance(self, metric: nagiosplugin.Metric, resource: Any) -> plugin.PerfData:
+        total = metric.max
+        return plugin.PerfData(
+            metric.name, metric.value,
+            warn=self.warning.in_units(total) if self.warning else None,
+            crit=self.critical.in_units(total) if self.critical else None,
+            min=0, max=total,
+        )  # fmt: skip
