@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,23 +9,11 @@ from clusterwatch.collectors import discovery, marathon
 from clusterwatch.core.collect import CollectContext
 from clusterwatch.core.config_schema import ClusterConfig, HttpConfig, SourceConfig
 from clusterwatch.core.http import Http
+from tests.collector_data import DATA, data, ref_json
 from tests.httpserver import Reply, serve
 
-REF = Path("/work/shared/reference")
-DATA = Path(__file__).parents[1] / "data" / "collectors"
 NOW = 1_715_000_000_000_000_000  # 2024-05-06T12:53:20Z
 TAGS = {"cluster": "t1"}
-
-
-def ref_json(rel: str) -> Any:
-    path = REF / rel
-    if not path.exists():
-        pytest.skip(f"reference {rel} not available")
-    return json.loads(path.read_text())
-
-
-def data(name: str) -> Any:
-    return json.loads((DATA / name).read_text())
 
 
 def test_apps_with_embeds_and_queue() -> None:

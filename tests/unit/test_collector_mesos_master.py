@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -11,23 +9,11 @@ from clusterwatch.core.collect import CollectContext
 from clusterwatch.core.config_schema import ClusterConfig, HttpConfig, SourceConfig
 from clusterwatch.core.http import Http
 from clusterwatch.core.point import Point
+from tests.collector_data import REFERENCE, data, ref_json
 from tests.httpserver import Reply, serve
 
-REF = Path("/work/shared/reference")
-DATA = Path(__file__).parents[1] / "data" / "collectors"
 NOW = 1_715_000_000_000_000_000
 TAGS = {"cluster": "t1"}
-
-
-def ref_json(rel: str) -> Any:
-    path = REF / rel
-    if not path.exists():
-        pytest.skip(f"reference {rel} not available")
-    return json.loads(path.read_text())
-
-
-def data(name: str) -> Any:
-    return json.loads((DATA / name).read_text())
 
 
 def by_measurement(points: list[Point], name: str) -> list[Point]:
@@ -115,7 +101,7 @@ def test_frameworks_from_our_data_and_the_1_0_state() -> None:
 
 
 def test_leader_is_the_lowest_znode_sequence() -> None:
-    one = (REF / "zookeeper/mesos_masterinfo_json.info_0000000000_1.0.1.json")
+    one = (REFERENCE / "zookeeper/mesos_masterinfo_json.info_0000000000_1.0.1.json")
     ours = b'{"address":{"hostname":"m9.example.org","ip":"10.0.0.9","port":5050},"port":5050}'
     entries = {"json.info_0000000007": ours, "log_replicas": b""}
     if one.exists():
