@@ -114,17 +114,13 @@ class AgentHost:
         if self.limiter is not None and not self.limiter.allow():
             return Response(429, b"", "")
         sim = self.sim
-        with sim.lock:
-            now = sim.sync()
-            body = self._snapshot.get(sim.cache_key(now), lambda: json_body(
-                mesos_metrics.agent_snapshot(sim, self.agent, now)))  # fmt: skip
+        body = self._snapshot.current(
+            sim, lambda now: json_body(mesos_metrics.agent_snapshot(sim, self.agent, now))
+        )
         return Response(200, body, "application/json")
 
     def statistics(self, request: Request, params: dict[str, str]) -> Response:
-        sim = self.sim
-        with sim.lock:
-            now = sim.sync()
-            body = self._statistics.get(sim.cache_key(now), lambda: self._statistics_body(now))
+        body = self._statistics.current(self.sim, self._statistics_body)
         return Response(200, body, "application/json")
 
     def _statistics_body(self, now: float) -> bytes:
@@ -140,10 +136,7 @@ class AgentHost:
         ])  # fmt: skip
 
     def containers(self, request: Request, params: dict[str, str]) -> Response:
-        sim = self.sim
-        with sim.lock:
-            now = sim.sync()
-            body = self._containers.get(sim.cache_key(now), lambda: self._containers_body(now))
+        body = self._containers.current(self.sim, self._containers_body)
         return Response(200, body, "application/json")
 
     def _containers_body(self, now: float) -> bytes:

@@ -211,10 +211,9 @@ class MasterHost:
         if self.limiter is not None and not self.limiter.allow():
             return Response(429, b"", "")
         sim = self.sim
-        with sim.lock:
-            now = sim.sync()
-            body = self._snapshot.get(sim.cache_key(now), lambda: json_body(
-                mesos_metrics.master_snapshot(sim, self.master, now)))  # fmt: skip
+        body = self._snapshot.current(
+            sim, lambda now: json_body(mesos_metrics.master_snapshot(sim, self.master, now))
+        )
         return Response(200, body, "application/json")
 
     def redirect(self, request: Request, params: dict[str, str]) -> Response:

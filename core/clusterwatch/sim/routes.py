@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clusterwatch.sim.wire import Request, Response, plain
+
+if TYPE_CHECKING:
+    from clusterwatch.sim.engine import Simulation
 
 Endpoint = Callable[[Request, dict[str, str]], Response]
 
@@ -23,17 +26,26 @@ def json_response(
 
 
 class BodyCache:
-    """One answer body, built again only when its key (``Simulation.cache_key``) changes."""
+    """One answer body, built again only when the simulated tick, the model (see
+    ``Simulation.cache_key``) or the answer's ``variant`` changes."""
 
     def __init__(self) -> None:
         self._key: Hashable = None
         self._body = b""
 
-    def get(self, key: Hashable, build: Callable[[], bytes]) -> bytes:
-        if key != self._key or key is None:
-            self._body = build()
-            self._key = key
-        return self._body
+    def current(
+        self, sim: Simulation, build: Callable[[float], bytes], variant: Hashable = None
+    ) -> bytes:
+        """The body for now: ``build(now)`` after bringing ``sim`` up to now, or the one built
+        last while the key stays the same (``variant``: another dimension of the answer, such
+        as a sample count); under the simulation's lock, as every model read is."""
+        with sim.lock:
+            now = sim.sync()
+            key = (sim.cache_key(now), variant)
+            if key != self._key:
+                self._body = build(now)
+                self._key = key
+            return self._body
 
 
 class Router:

@@ -101,13 +101,9 @@ class CadvisorHost:
     ) -> Response:
         """The JSON answer ``build(containers)``, reused while the tick, the model and
         ``count`` stay the same."""
-        sim = self.sim
-        with sim.lock:
-            now = sim.sync()
-            body = self._bodies[name].get(
-                (sim.cache_key(now), count),
-                lambda: json_body(build(self._containers(now, _depth(count)))),
-            )
+        body = self._bodies[name].current(
+            self.sim, lambda now: json_body(build(self._containers(now, _depth(count)))), count
+        )
         return Response(200, body, "application/json")
 
     def machine_info(self, request: Request, params: dict[str, str]) -> Response:
@@ -129,10 +125,7 @@ class CadvisorHost:
         return self._cached("stats", count, lambda found: cadvisor.stats_v2(found, count))
 
     def metrics(self, request: Request, params: dict[str, str]) -> Response:
-        sim = self.sim
-        with sim.lock:
-            now = sim.sync()
-            body = self._metrics.get(sim.cache_key(now), lambda: self._metrics_text(now).encode())
+        body = self._metrics.current(self.sim, lambda now: self._metrics_text(now).encode())
         return Response(200, body, "text/plain; version=0.0.4; charset=utf-8")
 
     def _metrics_text(self, now: float) -> str:
