@@ -122,15 +122,17 @@ def describe(exc: Exception) -> str:
     return f"unexpected response: {exc}"
 
 
-def guarded(result: CollectResult, target: str, fn: Callable[[], T]) -> T | None:
-    """``fn()``, or None with the failure recorded against ``target``.
+# Fetch failures and bodies of the wrong shape (``ValueError``, which ``ShapeError`` and the
+# core parsers raise) are per-target errors; anything else is a bug and propagates.
+TARGET_FAILURES = (FetchError, ValueError)
 
-    Fetch failures and bodies of the wrong shape (``ValueError``, which ``ShapeError`` and the
-    core parsers raise) are per-target errors; anything else is a bug and propagates.
-    """
+
+def guarded(result: CollectResult, target: str, fn: Callable[[], T]) -> T | None:
+    """``fn()``, or None with the failure (one of ``TARGET_FAILURES``) recorded against
+    ``target``."""
     try:
         return fn()
-    except (FetchError, ValueError) as exc:
+    except TARGET_FAILURES as exc:
         result.errors.append(TargetError(target, describe(exc)))
         return None
 
@@ -148,7 +150,7 @@ async def guarded_async(result: CollectResult, target: str, work: Awaitable[T]) 
     """``await work``, or None with the failure recorded against ``target`` (as ``guarded``)."""
     try:
         return await work
-    except (FetchError, ValueError) as exc:
+    except TARGET_FAILURES as exc:
         result.errors.append(TargetError(target, describe(exc)))
         return None
 
