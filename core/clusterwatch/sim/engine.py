@@ -510,14 +510,7 @@ class Simulation:
             while len(app.task_ids) > instances:  # YOUNGEST_FIRST
                 self._end_task(self.tasks[app.task_ids[-1]], TaskState.KILLED, now, "killed")
             self._failed_epoch.pop(app.id, None)
-            self._fill(app, now)
-            deployment = Deployment(self.ids.uuid4(), app.id, now)
-            self.deployments[deployment.id] = deployment
-            app.deployment_id = deployment.id
-            self.events["deployments"] += 1
-            self.changed()
-            self._maybe_finish_deployment(app)
-            return deployment
+            return self._deploy(app, now, "ScaleApplication")
 
     def create_app(self, app_id: str, spec: AppSpec) -> Deployment:
         """A new app (PUT or POST of an unknown id), started like Marathon starts one."""
@@ -540,14 +533,19 @@ class Simulation:
                 acc_time=now,
             )  # fmt: skip
             self.apps[key] = app
-            self._fill(app, now)
-            deployment = Deployment(self.ids.uuid4(), key, now, action="StartApplication")
-            self.deployments[deployment.id] = deployment
-            app.deployment_id = deployment.id
-            self.events["deployments"] += 1
-            self.changed()
-            self._maybe_finish_deployment(app)
-            return deployment
+            return self._deploy(app, now, "StartApplication")
+
+    def _deploy(self, app: App, now: float, action: str) -> Deployment:
+        """Place ``app``'s missing instances and track that as a deployment (finished at once
+        when nothing is left to place). Under the lock."""
+        self._fill(app, now)
+        deployment = Deployment(self.ids.uuid4(), app.id, now, action=action)
+        self.deployments[deployment.id] = deployment
+        app.deployment_id = deployment.id
+        self.events["deployments"] += 1
+        self.changed()
+        self._maybe_finish_deployment(app)
+        return deployment
 
     def _maybe_finish_deployment(self, app: App) -> None:
         if app.stuck or app.deployment_id is None:
