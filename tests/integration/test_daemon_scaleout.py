@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +29,6 @@ AGENTS = 30
 
 # timestamp (s) -> host -> the daemons that collected it
 Seen = dict[int, dict[str, set[int]]]
-
-
-@pytest.fixture
-def daemons() -> Iterator[list[DaemonProcess]]:
-    started: list[DaemonProcess] = []
-    yield started
-    for daemon in started:
-        if daemon.alive():
-            daemon.kill()
 
 
 def collected(files: list[Path], measurement: str = "mesos_agent") -> Seen:
