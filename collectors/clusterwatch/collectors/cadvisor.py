@@ -1,6 +1,7 @@
 """cAdvisor on every agent: per-container CPU, memory, network, disk I/O and filesystem use.
 
-Fetch (per cycle): the agents from the leading master's ``/master/slaves``, then per agent
+Fetch (per cycle): the agents from the leading master's ``/master/state-summary`` (read once
+per cycle for every source, see ``master_summary``), then per agent
 ``/api/v1.3/subcontainers/`` from its cAdvisor, asking for the newest two samples per
 container (``{"num_stats": 2}`` in the request body, as cAdvisor's own client does; 60 by
 default). Where cAdvisor listens comes from the source's ``targets``: an entry with ``{ip}``
@@ -44,13 +45,8 @@ from clusterwatch.collectors.common import (
     marathon_app_id,
     sub,
 )
-from clusterwatch.collectors.discovery import (
-    INACTIVE,
-    agent_url,
-    find_leader,
-    owned_agents,
-    registered_agents,
-)
+from clusterwatch.collectors.discovery import INACTIVE, agent_url, find_leader, owned_agents
+from clusterwatch.collectors.master_summary import SUMMARY, leader_agents
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
 from clusterwatch.core.http_async import AsyncHttp
 from clusterwatch.core.metric_table import (
@@ -348,14 +344,14 @@ def collect(ctx: CollectContext) -> CollectResult:
     targets = [Target(host_of(url), url, None) for url in static]
     if templates or not static:
         leader = guarded(result, "mesos masters", lambda: find_leader(ctx, use_targets=False))
-        slaves_url = join(leader, "/master/slaves") if leader else ""
-        agents = (
-            guarded(result, slaves_url, lambda: registered_agents(ctx.http.get_json(slaves_url)))
+        # (``found`` holds the summary to the end: the other sources may share it meanwhile)
+        found = (
+            guarded(result, join(leader, SUMMARY), lambda: leader_agents(ctx, leader))
             if leader
             else None
         )
-        if agents is None:
+        if found is None:
             result.targets_total += 1
-        mine = owned_agents(ctx, agents or [])
+        mine = owned_agents(ctx, found[1] if found else [])
         targets += targets_for(templates or [DEFAULT_TEMPLATE], mine, result)
     return collect_each_async(ctx, result, _collect_target, targets)

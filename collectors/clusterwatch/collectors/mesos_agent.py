@@ -3,7 +3,8 @@
 Fetch (per cycle): the leader's ``/master/state-summary`` (every registered agent: hostname,
 pid ``slave(1)@ip:port``, resources, used resources, active; and the framework names for the
 executor tags, without the tasks ``/master/frameworks`` would list; masters without it are
-read through ``/master/slaves`` and ``/master/frameworks``); then, per *active* agent,
+read through ``/master/slaves`` and ``/master/frameworks``; the summary is read once per
+cycle for every source that maps it, see ``master_summary``); then, per *active* agent,
 ``/metrics/snapshot`` and ``/monitor/statistics``. An agent that fails is a per-target error;
 its master-side view (resources, ``active``) is still written. Inactive agents are not
 fetched: each is a per-target error (the master says it is unreachable or deactivated) and
@@ -30,15 +31,14 @@ from clusterwatch.collectors.common import (
     marathon_app_id,
     mesos_resources,
 )
-from clusterwatch.collectors.discovery import (
-    INACTIVE,
-    agent_url,
-    find_leader,
-    owned_agents,
-    registered_agents,
+from clusterwatch.collectors.discovery import INACTIVE, agent_url, find_leader, owned_agents
+from clusterwatch.collectors.master_summary import (
+    AGENT_KEYS,  # noqa: F401 (the mapping's keys, named here too)
+    SUMMARY,
+    Summary,
+    leader_agents,
 )
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
-from clusterwatch.core.errors import FetchError
 from clusterwatch.core.http_async import AsyncHttp
 from clusterwatch.core.metric_table import (
     COUNTER,
@@ -51,8 +51,6 @@ from clusterwatch.core.metric_table import (
 )
 from clusterwatch.core.point import Point
 
-SUMMARY = "/master/state-summary"
-
 # The master's view of an agent (an element of /master/slaves).
 REGISTERED = MetricTable("mesos_agent", {
     "active":                              ("active",                   FLAG),
@@ -60,9 +58,6 @@ REGISTERED = MetricTable("mesos_agent", {
     **mesos_resources(lambda r: ("resources", r), "total"),
     **mesos_resources(lambda r: ("used_resources", r), "used"),
 })
-
-# What an agent's entry in the master's answer is read for: REGISTERED, its URL and name.
-AGENT_KEYS = ("id", "hostname", "pid", "active", "resources", "used_resources")
 
 # The agent's own /metrics/snapshot (resources come from the master's view above).
 SNAPSHOT = MetricTable("mesos_agent", {
@@ -217,24 +212,16 @@ async def _collect_agent(
 
 def agents_and_frameworks(
     ctx: CollectContext, leader: str, result: CollectResult
-) -> tuple[list[dict[str, Any]], dict[str, str] | None]:
-    """The registered agents and the framework names, from the leader's state summary.
-
-    ``/master/state-summary`` carries both without a single task, where ``/master/frameworks``
-    lists every task (150 MB on a 10,000-agent cluster). A master without it (404) is read
-    the old way: ``/master/slaves``, then ``/master/frameworks`` (a failure there is recorded
-    in ``result`` and the names are None).
-    """
-    try:
-        doc = ctx.http.get_json(join(leader, SUMMARY))
-    except FetchError as exc:
-        if exc.status != 404:
-            raise
-    else:
-        return registered_agents(doc), framework_names(doc)
-    agents = registered_agents(ctx.http.get_json(join(leader, "/master/slaves")))
+) -> tuple[Summary, list[dict[str, Any]], dict[str, str] | None]:
+    """The leader's summary (shared with the other sources of this cycle), the registered
+    agents and the framework names: from the summary, or from ``/master/slaves`` and
+    ``/master/frameworks`` when the master has none (a failure reading the frameworks is
+    recorded in ``result`` and the names are None)."""
+    summary, agents = leader_agents(ctx, leader)
+    if summary.frameworks_doc is not None:
+        return summary, agents, framework_names(summary.frameworks_doc)
     url = join(leader, "/master/frameworks")
-    return agents, guarded(result, url, lambda: framework_names(ctx.http.get_json(url)))
+    return summary, agents, guarded(result, url, lambda: framework_names(ctx.http.get_json(url)))
 
 
 def collect(ctx: CollectContext) -> CollectResult:
@@ -249,10 +236,8 @@ def collect(ctx: CollectContext) -> CollectResult:
     if found is None:
         result.targets_total = 1
         return result
-    agents, frameworks = found
-    # Only what the mapping reads: a master's agent object is ~4 KB decoded (attributes,
-    # offered and reserved resources...), and the agents may go to worker processes.
-    agents = [{key: a[key] for key in AGENT_KEYS if key in a} for a in owned_agents(ctx, agents)]
+    # (``found`` holds the summary to the end: the cycle's other sources may share it meanwhile)
+    _, agents, frameworks = found
     names = frameworks or {}
     collect_agent = functools.partial(_collect_agent, frameworks=names)  # pickles: see processes
-    return collect_each_async(ctx, result, collect_agent, agents)
+    return collect_each_async(ctx, result, collect_agent, owned_agents(ctx, agents))

@@ -35,12 +35,11 @@ from clusterwatch.collectors.common import (
     mesos_resources,
 )
 from clusterwatch.collectors.discovery import Masters, find_masters
+from clusterwatch.collectors.master_summary import SUMMARY, leader_summary
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
 from clusterwatch.core.errors import FetchError
 from clusterwatch.core.metric_table import COUNTER, FLAG, GAUGE, TEXT, MetricTable
 from clusterwatch.core.point import Point
-
-SUMMARY = "/master/state-summary"
 
 CLUSTER = MetricTable("mesos_cluster", {
     **mesos_resources(lambda r: f"master/{r}_total", "total"),
@@ -249,12 +248,11 @@ def collect(ctx: CollectContext) -> CollectResult:
 
 
 def frameworks_doc(ctx: CollectContext, leader: str) -> Any:
-    """The leader's ``/master/state-summary`` (frameworks without their tasks, which
-    ``/master/frameworks`` lists one by one: 150 MB on a 10,000-agent cluster), or
-    ``/master/frameworks`` from a master without it (404)."""
-    try:
-        return ctx.http.get_json(join(leader, SUMMARY))
-    except FetchError as exc:
-        if exc.status != 404:
-            raise
+    """The frameworks of the leader's ``/master/state-summary`` (without their tasks, which
+    ``/master/frameworks`` lists one by one: 150 MB on a 10,000-agent cluster; read once per
+    cycle for every source, see ``master_summary``), or ``/master/frameworks`` from a master
+    without it."""
+    summary = leader_summary(ctx, leader)
+    if summary.frameworks_doc is not None:
+        return summary.frameworks_doc
     return ctx.http.get_json(join(leader, "/master/frameworks"))

@@ -94,8 +94,10 @@ class Response:
     headers: dict[str, str]
     body: bytes
 
-    def json(self) -> Any:
-        return decode_json(self.url, self.status, self.headers, self.body, loads)
+    def json(self, decode: Callable[[bytes], Any] = loads) -> Any:
+        """The body decoded by ``decode`` (one that raises what ``json.loads`` raises), or a
+        FetchError saying what it was instead."""
+        return decode_json(self.url, self.status, self.headers, self.body, decode)
 
 
 @dataclass(frozen=True, slots=True)
