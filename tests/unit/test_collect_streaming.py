@@ -3,11 +3,14 @@ counted the same, streamed through ``ctx.emit`` or ``ctx.emit_lines``."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pickle
 import re
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Mapping, Sequence
 
 import pytest
@@ -29,6 +32,12 @@ async def per_agent(ctx: CollectContext, client: AsyncHttp, agent: str) -> Colle
         return CollectResult(errors=[TargetError(agent, "connection refused")], targets_total=1)
     if agent == "crash":
         os._exit(7)  # a worker killed mid-cycle (out of memory, say)
+    if agent.startswith("slow"):  # when its worker was alive, on the machine's one clock
+        started = time.monotonic()
+        await asyncio.sleep(0.3)
+        fields = {"started": started, "ended": time.monotonic()}
+        return CollectResult(points=[Point("t", {"pid": str(os.getpid())}, fields, 1)],
+                             targets_total=1)  # fmt: skip
     points = [Point("mesos_agent", {"host": agent, "pid": str(os.getpid())}, {"n": i},
                     ctx.time_ns) for i in range(3)]  # fmt: skip
     return CollectResult(points=points, targets_total=1)
@@ -115,6 +124,39 @@ def test_a_worker_that_dies_costs_its_share_not_the_cycle() -> None:
     (error,) = result.errors
     assert error.target == "mesos_agent worker process 2/2"
     assert "exited with code 7" in error.reason and "its 3 targets" in error.reason
+
+
+def test_sources_started_together_never_run_more_workers_than_cores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two per-agent sources of two workers each on a two-core budget: the second source's
+    workers start once the first's have ended, and both collect everything."""
+    monkeypatch.setattr(processes, "_slots", processes._Slots(2))
+    lines = Lines()
+    results: list[CollectResult] = []
+
+    def source() -> None:
+        ctx = context(processes=2, emit=lambda points: None, emit_lines=lines)
+        results.append(collect_each_async(ctx, CollectResult(), per_agent,
+                                          [f"slow{i}" for i in range(6)]))  # fmt: skip
+
+    threads = [threading.Thread(target=source) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [r.points_emitted for r in results] == [6, 6]
+    alive: dict[bytes, tuple[float, float]] = {}
+    for line in lines.by_precision["ns"]:
+        pid = line.split(b"pid=")[1].split(b" ")[0]
+        fields = dict(f.split(b"=") for f in line.split(b" ")[1].split(b","))
+        started, ended = alive.get(pid, (float("inf"), 0.0))
+        alive[pid] = (min(started, float(fields[b"started"])), max(ended, float(fields[b"ended"])))
+    assert len(alive) == 4
+    for pid, (started, _) in alive.items():
+        at_once = [other for other, (s, e) in alive.items() if s <= started < e]
+        assert len(at_once) <= 2, (pid, alive)
+    assert processes._slots.free == 2  # every slot given back
 
 
 @pytest.mark.parametrize(

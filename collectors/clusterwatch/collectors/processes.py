@@ -13,6 +13,11 @@ its errors and counts, merged here as if collected here. A worker that dies (kil
 memory) costs its share of the agents for this cycle, recorded as one error; the daemon goes
 on.
 
+Workers run one per CPU at most across the sources (``_slots``): when the scheduler starts two
+per-agent sources together, the second waits for the first one's workers instead of forking
+more workers than there are cores, which would hold every share's memory at once for no
+gain in speed (the cores are busy either way).
+
 Workers are forked from a fork server that has the collectors imported (``forkserver``: the
 daemon itself has threads, which must not be forked). They inherit nothing but what
 ``_Job`` carries; secrets travel in the job through a pipe, never argv or the environment.
@@ -47,6 +52,31 @@ PRELOAD = ["clusterwatch.collectors.cadvisor", "clusterwatch.collectors.mesos_ag
 
 _context: ForkServerContext | None = None
 _context_lock = threading.Lock()
+
+
+class _Slots:
+    """Worker processes running at once, across every source: ``total`` at most."""
+
+    def __init__(self, total: int) -> None:
+        self.total = max(1, total)
+        self.free = self.total
+        self._changed = threading.Condition()
+
+    def take(self, wanted: int) -> int:
+        """Wait until ``wanted`` slots are free (``total`` at most), take them, say how many."""
+        wanted = max(1, min(wanted, self.total))
+        with self._changed:
+            self._changed.wait_for(lambda: self.free >= wanted)
+            self.free -= wanted
+        return wanted
+
+    def give(self, count: int) -> None:
+        with self._changed:
+            self.free += count
+            self._changed.notify_all()
+
+
+_slots = _Slots(len(os.sched_getaffinity(0)))
 
 
 def process_count(ctx: CollectContext, items: int) -> int:
@@ -88,6 +118,7 @@ def collect_in_processes(
     mp = _fork_server()
     running: dict[Connection, tuple[multiprocessing.process.BaseProcess, int, int]] = {}
     done: set[int] = set()
+    held = _slots.take(processes)  # (waits while another source's workers use the cores)
     try:
         for index in range(processes):
             share = list(items[index::processes])
@@ -109,6 +140,9 @@ def collect_in_processes(
                     del running[conn]
                     conn.close()
                     worker.join()
+                    if held > len(running):  # a core free for a waiting source
+                        _slots.give(1)
+                        held -= 1
                     if index not in done:
                         result.targets_total += count
                         result.errors.append(TargetError(
@@ -130,6 +164,7 @@ def collect_in_processes(
             worker.kill()
             worker.join()
             conn.close()
+        _slots.give(held)
     return result
 
 
