@@ -9,8 +9,10 @@ a child process, apart from the collectors' (this process and its workers). Meas
   mapped and encoded to line protocol there or, in worker processes (from 2,500 agents up),
   encoded there and streamed back, as the daemon's publisher queues them (then dropped: no
   spool on disk); wall time, CPU seconds of this process, its workers and the simulator,
-  points, and the peak memory during the cycle; then once more with the four sources
-  started together, as the daemon's scheduler starts them;
+  points, and the peak memory during the cycle (this process's peak RSS plus the workers'
+  peak PSS, an upper bound; and both sampled at once every 50 ms, which may miss a short
+  peak); then once more with the four sources started together, as the daemon's scheduler
+  starts them;
 - **baseline**: the same GETs (every agent's ``/metrics/snapshot`` and ``/monitor/statistics``,
   every cAdvisor's ``subcontainers`` with the same two samples, the leader's
   ``/master/state-summary`` and ``/master/slaves``, the masters' snapshots and Marathon's
@@ -109,7 +111,7 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _descendants(root: int, exclude: int) -> list[int]:
+def descendants(root: int, exclude: int) -> list[int]:
     """Processes below ``root`` (children, grandchildren...), without ``exclude``'s tree."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -129,7 +131,7 @@ def _descendants(root: int, exclude: int) -> list[int]:
     return found
 
 
-def _pss_mib(pid: int) -> float:
+def pss_mib(pid: int) -> float:
     """Proportional set size: forked workers share pages with their fork server, which RSS
     would count once per process."""
     try:
@@ -142,6 +144,11 @@ def _pss_mib(pid: int) -> float:
     return 0.0
 
 
+def _rss_mib() -> float:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 class Workers:
     """CPU seconds and peak memory (PSS) of this process's other children (the collectors'
     fork server and the worker processes it forks; the simulator left out), sampled every
@@ -150,6 +157,7 @@ class Workers:
     def __init__(self, simulator: int) -> None:
         self.simulator = simulator
         self.peak_rss_mib = 0.0
+        self.peak_with_self_mib = 0.0  # this process's RSS + the workers' PSS, sampled at once
         self._start: dict[int, float] = {}
         self._last: dict[int, float] = {}
         self._stop = threading.Event()
@@ -160,7 +168,7 @@ class Workers:
         return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in self._last.items())
 
     def __enter__(self) -> Workers:
-        for pid in _descendants(os.getpid(), self.simulator):
+        for pid in descendants(os.getpid(), self.simulator):
             self._start[pid] = process_cpu_seconds(pid)
         self._thread.start()
         return self
@@ -171,12 +179,14 @@ class Workers:
 
     def _run(self) -> None:
         while True:
-            pids = _descendants(os.getpid(), self.simulator)
+            pids = descendants(os.getpid(), self.simulator)
             for pid in pids:
                 cpu = process_cpu_seconds(pid)
                 if cpu:
                     self._last[pid] = cpu
-            self.peak_rss_mib = max(self.peak_rss_mib, sum(map(_pss_mib, pids)))
+            workers = sum(map(pss_mib, pids))
+            self.peak_rss_mib = max(self.peak_rss_mib, workers)
+            self.peak_with_self_mib = max(self.peak_with_self_mib, workers + _rss_mib())
             if self._stop.wait(0.05):
                 return
 
@@ -346,14 +356,16 @@ def bench_size(agents: int, per_agent: int, with_requests: bool) -> dict[str, fl
     pid = proc.pid
 
     workers_rss = 0.0
+    at_once = 0.0  # the peak of this process + workers sampled together (every 50 ms)
 
     def measured(fn: Callable[[], Any]) -> tuple[Any, float, float, float]:
         """Wall, CPU of this process and its workers, CPU of the simulator."""
-        nonlocal workers_rss
+        nonlocal workers_rss, at_once
         sim0 = process_cpu_seconds(pid)
         with Workers(pid) as workers:
             value, wall, cpu = timed(fn)
         workers_rss = max(workers_rss, workers.peak_rss_mib)
+        at_once = max(at_once, workers.peak_with_self_mib)
         return value, wall, cpu + workers.cpu_seconds, process_cpu_seconds(pid) - sim0
 
     try:
@@ -370,21 +382,23 @@ def bench_size(agents: int, per_agent: int, with_requests: bool) -> dict[str, fl
             rss = peak_rss_mib() + workers_rss
             print(f"[{agents} agents] cycle (cold): {wall:.2f} s wall, {cpu:.2f} s CPU "
                   f"(simulator {sim:.2f} s), {points} points, {errors} errors, "
-                  f"peak RSS {rss:.0f} MiB; "
+                  f"peak RSS {rss:.0f} MiB (sampled at once {at_once:.0f}); "
                   + ", ".join(f"{k} {v:.2f} s" for k, v in per_source.items()))
             reset_peak_rss()
-            workers_rss = 0.0
+            workers_rss = at_once = 0.0
             (_, _, per_source2), wall2, cpu2, sim2 = measured(lambda: full_cycle(config, http))
             rss2 = peak_rss_mib() + workers_rss
             print(f"[{agents} agents] cycle (warm): {wall2:.2f} s wall, {cpu2:.2f} s CPU "
-                  f"(simulator {sim2:.2f} s), peak RSS {rss2:.0f} MiB; "
+                  f"(simulator {sim2:.2f} s), peak RSS {rss2:.0f} MiB "
+                  f"(sampled at once {at_once:.0f}); "
                   + ", ".join(f"{k} {v:.2f} s" for k, v in per_source2.items()))
             reset_peak_rss()
-            workers_rss = 0.0
+            workers_rss = at_once = 0.0
             _, wall3, cpu3, sim3 = measured(lambda: full_cycle(config, http, together=True))
             rss3 = peak_rss_mib() + workers_rss
             print(f"[{agents} agents] cycle (warm, sources together): {wall3:.2f} s wall, "
-                  f"{cpu3:.2f} s CPU (simulator {sim3:.2f} s), peak RSS {rss3:.0f} MiB")
+                  f"{cpu3:.2f} s CPU (simulator {sim3:.2f} s), peak RSS {rss3:.0f} MiB "
+                  f"(sampled at once {at_once:.0f})")
             _, base_wall, base_cpu, base_sim = measured(lambda: raw_fetch(info, http))
             print(f"[{agents} agents] baseline raw fetch: {base_wall:.2f} s wall, "
                   f"{base_cpu:.2f} s CPU (simulator {base_sim:.2f} s)")

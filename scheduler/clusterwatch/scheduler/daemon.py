@@ -23,6 +23,7 @@ from clusterwatch.core.errors import ConfigError
 from clusterwatch.core.http import Http
 from clusterwatch.core.lineprotocol import Precision
 from clusterwatch.core.log import fields
+from clusterwatch.core.malloc import limit_arenas
 from clusterwatch.core.partition import AgentPartition, Everything
 from clusterwatch.core.point import Point
 from clusterwatch.scheduler.cycle import aligned_time_ns, run_cycle
@@ -48,6 +49,7 @@ class Daemon:
     def __init__(self, config: Config, config_path: Path | None = None) -> None:
         from apscheduler.schedulers.background import BackgroundScheduler
 
+        limit_arenas()  # before the scheduler's threads exist: see core.malloc
         self.config = config
         self.config_path = config_path
         self.http = Http(config.http)
