@@ -132,3 +132,33 @@ def test_self_metrics_follow_the_catalog(tmp_path: Path, monkeypatch: pytest.Mon
     assert [p.tags["sink"] for p in sink_points] == ["out"]
     assert problems([report.self_metrics("t1"), *sink_points]) == []
 
+
+
+def test_runs_fall_on_the_interval_boundaries_whenever_the_last_one_ran() -> None:
+    from datetime import UTC, datetime
+
+    from clusterwatch.scheduler.aligned_trigger import AlignedIntervalTrigger
+
+    trigger = AlignedIntervalTrigger(seconds=15)
+
+    def after(previous: float | None, now: float) -> float:
+        at = datetime.fromtimestamp(previous, UTC) if previous is not None else None
+        fire = trigger.get_next_fire_time(at, datetime.fromtimestamp(now, UTC))
+        assert fire is not None
+        return fire.timestamp()
+
+    assert after(None, 1_700_000_017.9) == 1_700_000_025.0  # the daemon started mid-interval
+    assert after(1_700_000_017.9, 1_700_000_018.0) == 1_700_000_025.0  # after its first run
+    assert after(1_700_000_025.0, 1_700_000_025.3) == 1_700_000_040.0  # on time
+    assert after(1_700_000_039.99, 1_700_000_040.0) == 1_700_000_040.0  # a late run's next
+
+
+def test_a_second_run_in_the_same_interval_is_skipped(tmp_path: Path) -> None:
+    path = make_config(tmp_path, interval=3600)
+    daemon = Daemon(load_config(path), path)
+    try:
+        daemon.collect("fake")
+        daemon.collect("fake")  # late, then on time: one interval, one cycle
+    finally:
+        daemon.publisher.close()
+    assert len(fake_source.CALLS) == 1 and daemon.cycles == 1

@@ -58,11 +58,20 @@ class Daemon:
         self.partition = _partition(config)
         self._stop = threading.Event()
         self._reload = threading.Event()
+        self._last_slot: dict[str, int] = {}  # source -> the interval its last cycle ran for
         self.cycles = 0
 
     # -- jobs --------------------------------------------------------------------------
 
     def collect(self, source: str) -> None:
+        now = time.time()
+        slot = aligned_time_ns(now, self.config.sources[source].interval_seconds)
+        if self._last_slot.get(source) == slot:
+            # A run the scheduler started late, after which the next one came on time: both
+            # fall in one interval, whose cycle (and timestamp) must be written once.
+            log.info("cycle already ran in this interval: skipped", extra=fields(source=source))
+            return
+        self._last_slot[source] = slot
         # Per-agent points go to the spool as they are mapped (publish is thread-safe through
         # it), so a cycle of 10,000 agents is never held in memory at once; worker processes
         # send them encoded for the sinks' precisions.
@@ -70,6 +79,7 @@ class Daemon:
             source,
             self.config,
             self.http,
+            now=now,
             owns_agent=self.partition.owns,
             emit=self._publish,
             emit_lines=self._publish_lines,
@@ -95,14 +105,16 @@ class Daemon:
     def schedule(self) -> None:
         from apscheduler.triggers.interval import IntervalTrigger
 
+        from clusterwatch.scheduler.aligned_trigger import AlignedIntervalTrigger
+
         for job in self.scheduler.get_jobs():
             job.remove()
         for name, source in self.config.sources.items():
             if not source.enabled:
                 continue
-            self.scheduler.add_job(
+            self.scheduler.add_job(  # now, then on the boundaries of the interval
                 self.collect,
-                IntervalTrigger(seconds=source.interval_seconds),
+                AlignedIntervalTrigger(seconds=source.interval_seconds),
                 args=(name,),
                 id=f"collect:{name}",
                 name=f"collect {name}",
