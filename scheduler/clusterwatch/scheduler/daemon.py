@@ -1,7 +1,8 @@
 """``clusterwatch run``: APScheduler runs every configured job on its interval.
 
-Each enabled source is one job (never two runs of it at once; a late run is coalesced, not
-queued); one more job drains the sinks' spools every second. SIGTERM/SIGINT stop it
+Each enabled source is one job, run at start and then on its interval's boundaries (never
+two runs of it at once, nor two in one interval; a late run is coalesced, not queued); one
+more job drains the sinks' spools every second. SIGTERM/SIGINT stop it
 gracefully (running cycles finish, spools are flushed to the sinks as far as they accept);
 SIGHUP reloads the config, keeping the old one if the new one is invalid.
 """
