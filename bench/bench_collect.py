@@ -90,15 +90,26 @@ def reset_peak_rss() -> None:
         pass
 
 
-def peak_rss_mib() -> float:
+def proc_mib(path: str, key: str) -> float:
+    """A ``key:  N kB`` line of a /proc file, in MiB (0 where there is none)."""
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
+        with open(path, encoding="ascii") as lines:
+            for line in lines:
+                if line.startswith(key):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return 0.0
+
+
+def peak_rss_mib() -> float:
+    return proc_mib("/proc/self/status", "VmHWM:") or (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+
+
+def rss_mib(pid: int | str = "self") -> float:
+    return proc_mib(f"/proc/{pid}/status", "VmRSS:")
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -134,19 +145,7 @@ def descendants(root: int, exclude: int) -> list[int]:
 def pss_mib(pid: int) -> float:
     """Proportional set size: forked workers share pages with their fork server, which RSS
     would count once per process."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/statm", encoding="ascii") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return proc_mib(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 class Workers:
@@ -186,7 +185,7 @@ class Workers:
                     self._last[pid] = cpu
             workers = sum(map(pss_mib, pids))
             self.peak_rss_mib = max(self.peak_rss_mib, workers)
-            self.peak_with_self_mib = max(self.peak_with_self_mib, workers + _rss_mib())
+            self.peak_with_self_mib = max(self.peak_with_self_mib, workers + rss_mib())
             if self._stop.wait(0.05):
                 return
 

@@ -32,21 +32,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_collect import descendants, process_cpu_seconds, pss_mib, serve
+from bench_collect import descendants, process_cpu_seconds, pss_mib, rss_mib, serve
 
 SOURCES = ("mesos_master", "mesos_agent", "cadvisor", "marathon")  # (marathon last: see idle)
 CLI = Path(sys.executable).with_name("clusterwatch")
-
-
-def rss_mib(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def config_text(info: dict[str, Any], state_dir: Path, out: Path, interval: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
@@ -44,16 +44,23 @@ def until_waiting(reads: SharedReads[Doc], key: str, callers: int) -> None:
         time.sleep(0.005)
 
 
+def at_once(reads: SharedReads[Doc], key: str, reader: Reader, callers: int) -> list[Future[Doc]]:
+    """``callers`` calls of ``key``: the first reads, the others wait for it; then the read
+    is let go."""
+    pool = ThreadPoolExecutor(callers)
+    first = pool.submit(reads.get, key, reader)
+    assert reader.started.wait(10)
+    others = [pool.submit(reads.get, key, reader) for _ in range(callers - 1)]
+    until_waiting(reads, key, callers - 1)
+    reader.release.set()
+    pool.shutdown()
+    return [first, *others]
+
+
 def test_callers_of_one_key_at_the_same_time_share_one_read() -> None:
     reads: SharedReads[Doc] = SharedReads()
     reader = Reader()
-    with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(reads.get, "leader@t", reader)
-        assert reader.started.wait(10)
-        others = [pool.submit(reads.get, "leader@t", reader) for _ in range(3)]
-        until_waiting(reads, "leader@t", 3)
-        reader.release.set()
-        values = [first.result(10)] + [f.result(10) for f in others]
+    values = [future.result(10) for future in at_once(reads, "leader@t", reader, 4)]
     assert reader.calls == 1
     assert all(v is values[0] for v in values)
 
@@ -82,15 +89,9 @@ def test_other_keys_are_read_on_their_own() -> None:
 def test_a_failed_read_fails_its_waiters_and_the_next_caller_reads_again() -> None:
     reads: SharedReads[Doc] = SharedReads()
     reader = Reader(fail=True)
-    with ThreadPoolExecutor(3) as pool:
-        first = pool.submit(reads.get, "k", reader)
-        assert reader.started.wait(10)
-        others = [pool.submit(reads.get, "k", reader) for _ in range(2)]
-        until_waiting(reads, "k", 2)
-        reader.release.set()
-        for future in [first, *others]:
-            with pytest.raises(OSError, match="leader down"):
-                future.result(10)
+    for future in at_once(reads, "k", reader, 3):
+        with pytest.raises(OSError, match="leader down"):
+            future.result(10)
     assert reader.calls == 1
     reader.fail = False
     assert reads.get("k", reader).n == 2
