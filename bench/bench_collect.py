@@ -53,6 +53,7 @@ from clusterwatch.core.config_schema import ClusterConfig, Config, HttpConfig, S
 from clusterwatch.core.http import Http, loads, target_of
 from clusterwatch.core.http_async import AsyncHttp
 from clusterwatch.core.lineprotocol import Precision, encode
+from clusterwatch.core.malloc import limit_arenas
 from clusterwatch.core.point import Point
 from clusterwatch.scheduler.cycle import run_cycle
 
@@ -432,6 +433,7 @@ def main() -> None:
     parser.add_argument("--requests-max-agents", type=int, default=1000,
                         help="run the requests baseline for sizes up to this")  # fmt: skip
     args = parser.parse_args()
+    limit_arenas()  # as the daemon does (core.malloc): the threads baseline would grow the heap
     sizes = [int(s) for s in args.agents.split(",") if s.strip()]
     results = {
         n: bench_size(n, args.containers_per_agent, n <= args.requests_max_agents)
