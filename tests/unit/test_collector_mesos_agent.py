@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from clusterwatch.collectors import discovery, mesos_agent
+from clusterwatch.collectors import discovery, master_summary, mesos_agent
 from clusterwatch.core.collect import CollectContext
 from clusterwatch.core.config_schema import ClusterConfig, HttpConfig, SourceConfig
 from clusterwatch.core.http import Http
@@ -78,6 +78,22 @@ def test_reference_master_state_agents() -> None:
     assert discovery.agent_url(agents[0]).endswith(":5051")  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("doc", [
+    "mesos-master/mesos_state_master_state_1.0.0_dcos-vagrant_compact.json",
+    "mesos_master_slaves.json",
+])  # fmt: skip
+def test_the_agents_decoded_pruned_are_the_registered_agents_cut_to_their_keys(doc: str) -> None:
+    full = ref_json(doc) if "/" in doc else data(doc)
+    full["slaves"] = [*full["slaves"], {"id": "no hostname"}, "not an agent"]
+    body = json.dumps(full, indent=1).encode()
+    pruned = master_summary._decode_pruned(body)
+    expected = [{k: a[k] for k in master_summary.AGENT_KEYS if k in a}
+                for a in discovery.registered_agents(full)]  # fmt: skip
+    assert discovery.registered_agents(pruned) == expected and len(expected) >= 2
+    assert {k: v for k, v in pruned.items() if k != "slaves"} == {
+        k: v for k, v in full.items() if k != "slaves"}  # fmt: skip
+
+
 def _context(master: str) -> CollectContext:
     http = Http(HttpConfig(retries=0, connect_timeout_seconds=2, read_timeout_seconds=2))
     cluster = ClusterConfig(name="t1", mesos_masters=(master,))
@@ -122,4 +138,4 @@ def test_slaves_body_without_the_slaves_list_is_an_error() -> None:
 
 def test_the_agent_keys_kept_cover_everything_the_mapping_reads() -> None:
     read = {key if isinstance(key, str) else key[0] for key in mesos_agent.REGISTERED.fields}
-    assert read | {"hostname", "pid"} <= set(mesos_agent.AGENT_KEYS)
+    assert read | {"hostname", "pid"} <= set(master_summary.AGENT_KEYS)

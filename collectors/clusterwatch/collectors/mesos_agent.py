@@ -32,12 +32,7 @@ from clusterwatch.collectors.common import (
     mesos_resources,
 )
 from clusterwatch.collectors.discovery import INACTIVE, agent_url, find_leader, owned_agents
-from clusterwatch.collectors.master_summary import (
-    AGENT_KEYS,  # noqa: F401 (the mapping's keys, named here too)
-    SUMMARY,
-    Summary,
-    leader_agents,
-)
+from clusterwatch.collectors.master_summary import SUMMARY, Summary, leader_agents
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
 from clusterwatch.core.http_async import AsyncHttp
 from clusterwatch.core.metric_table import (
