@@ -22,6 +22,7 @@ from clusterwatch.core.config_schema import ClusterConfig, HttpConfig, SourceCon
 from clusterwatch.core.http import Http
 from clusterwatch.core.http_async import AsyncHttp
 from clusterwatch.core.lineprotocol import Precision, encode_records
+from clusterwatch.core.log import FIELDS_ATTR
 from clusterwatch.core.point import Point
 from clusterwatch.core.secrets import Secret
 
@@ -127,11 +128,14 @@ def test_a_worker_that_dies_costs_its_share_not_the_cycle() -> None:
 
 
 def test_sources_started_together_never_run_more_workers_than_cores(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Two per-agent sources of two workers each on a two-core budget: the second source's
-    workers start once the first's have ended, and both collect everything."""
+    workers start once the first's have ended (the log says it waited), and both collect
+    everything."""
     monkeypatch.setattr(processes, "_slots", processes._Slots(2))
+    monkeypatch.setattr(processes, "WAIT_WORTH_SAYING", 0.2)  # the first worker sleeps 0.3 s
+    caplog.set_level("INFO", logger=processes.__name__)
     lines = Lines()
     results: list[CollectResult] = []
 
@@ -157,6 +161,8 @@ def test_sources_started_together_never_run_more_workers_than_cores(
         at_once = [other for other, (s, e) in alive.items() if s <= started < e]
         assert len(at_once) <= 2, (pid, alive)
     assert processes._slots.free == 2  # every slot given back
+    [waited] = [r for r in caplog.records if r.getMessage() == "waited for the cores"]
+    assert getattr(waited, FIELDS_ATTR)["seconds"] >= 0.2
 
 
 @pytest.mark.parametrize(

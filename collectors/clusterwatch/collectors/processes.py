@@ -26,9 +26,11 @@ daemon itself has threads, which must not be forked). They inherit nothing but w
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -40,14 +42,17 @@ from clusterwatch.core.config_schema import ClusterConfig, HttpConfig, SourceCon
 from clusterwatch.core.http import Http
 from clusterwatch.core.http_async import AsyncHttp
 from clusterwatch.core.lineprotocol import Precision, encode_records
+from clusterwatch.core.log import fields
 from clusterwatch.core.point import Point
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 PerItem = Callable[[CollectContext, AsyncHttp, T], Coroutine[Any, Any, CollectResult]]
 
 AGENTS_PER_PROCESS = 2500  # below this, a worker process costs more than it saves
 FLUSH_POINTS = 5000  # a worker sends its records every this many points
 GC_THRESHOLD = 20_000  # allocations between young collections in a worker (Python: 700)
+WAIT_WORTH_SAYING = 1.0  # seconds waited for the cores before the log says so
 PRELOAD = ["clusterwatch.collectors.cadvisor", "clusterwatch.collectors.mesos_agent"]
 
 _context: ForkServerContext | None = None
@@ -118,7 +123,13 @@ def collect_in_processes(
     mp = _fork_server()
     running: dict[Connection, tuple[multiprocessing.process.BaseProcess, int, int]] = {}
     done: set[int] = set()
+    asked = time.monotonic()
     held = _slots.take(processes)  # (waits while another source's workers use the cores)
+    if (waited := time.monotonic() - asked) >= WAIT_WORTH_SAYING:
+        # the cycle's duration (a self-metric) counts it: say where that time went
+        log.info("waited for the cores", extra=fields(
+            source=ctx.source, seconds=round(waited, 1),
+            why="another source's worker processes were using them"))  # fmt: skip
     try:
         for index in range(processes):
             share = list(items[index::processes])
