@@ -187,8 +187,12 @@ def main() -> None:
             print(f"[{args.agents} agents] cycle {stamp}: {points:.0f} points, longest source "
                   + f"{longest:.2f} s; " + ", ".join(f"{name} {d:.2f} s"
                                                      for name, (d, _) in sorted(sources.items())))
+        logged = (Path(tmp) / "daemon.log").read_text(errors="replace")
         if daemon.returncode not in (0, -15):
-            print((Path(tmp) / "daemon.log").read_text(errors="replace")[-3000:])
+            print(logged[-3000:])
+        said = logged.splitlines()  # the daemon logs warnings and errors only here
+        print(f"[{args.agents} agents] the daemon's log: {len(said)} lines"
+              + "".join(f"\n  {line}" for line in said[:5]))  # fmt: skip
     warm = peaks[1:] or peaks
     print(f"daemon_idle_mib_{args.agents}_agents: {idle:.0f} MiB")
     print(f"daemon_peak_mib_first_cycle_{args.agents}_agents: {peaks[0]:.0f} MiB")

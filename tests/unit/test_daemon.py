@@ -162,3 +162,52 @@ def test_a_second_run_in_the_same_interval_is_skipped(tmp_path: Path) -> None:
     finally:
         daemon.publisher.close()
     assert len(fake_source.CALLS) == 1 and daemon.cycles == 1
+
+
+class Slow:
+    """A source whose cycle lasts until the test lets it end."""
+
+    started = threading.Event()
+    release = threading.Event()
+
+    @staticmethod
+    def collect(ctx: object) -> object:
+        from clusterwatch.core.collect import CollectResult
+
+        Slow.started.set()
+        assert Slow.release.wait(10)
+        return CollectResult()
+
+
+def test_a_run_that_finds_the_last_still_running_is_skipped_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setitem(registry.REGISTRY["source"], "slow", "tests.unit.test_daemon:Slow")
+    path = make_config(tmp_path, interval=0.1)
+    path.write_text(path.read_text().replace("[sources.fake]", "[sources.slow]"))
+    daemon = Daemon(load_config(path), path)
+    daemon._not_run_yet = {"slow"}  # as schedule() leaves it
+    caplog.set_level("INFO", logger="clusterwatch.scheduler.daemon")
+
+    def overlapped() -> list[tuple[str, str]]:
+        Slow.started.clear()
+        Slow.release.clear()
+        thread = threading.Thread(target=daemon.collect, args=("slow",))
+        thread.start()
+        assert Slow.started.wait(10)
+        caplog.clear()
+        daemon.collect("slow")  # the scheduler's next run, while that one runs
+        Slow.release.set()
+        thread.join(10)
+        time.sleep(0.15)  # into the next interval
+        return [(r.levelname, r.getMessage()) for r in caplog.records]
+
+    try:
+        # the run at start overlaps the first boundary: expected, said quietly
+        assert overlapped() == [("INFO", "cycle skipped: the one at (re)start overlaps it")]
+        # later, a cycle longer than the interval: worth a warning
+        assert overlapped() == [
+            ("WARNING", "cycle skipped: the last one still runs (longer than the interval)")]
+    finally:
+        daemon.publisher.close()
+    assert daemon.cycles == 2

@@ -60,11 +60,36 @@ class Daemon:
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._last_slot: dict[str, int] = {}  # source -> the interval its last cycle ran for
+        self._running: dict[str, threading.Lock] = {}  # source -> held while a cycle runs
+        self._not_run_yet: set[str] = set()  # sources not run since they were scheduled
+        self._first_running: set[str] = set()  # sources whose run at start still runs
         self.cycles = 0
 
     # -- jobs --------------------------------------------------------------------------
 
     def collect(self, source: str) -> None:
+        """One cycle of ``source``, unless its last one still runs (then none: the scheduler
+        lets a second run start, to be turned away here and said at the right level)."""
+        running = self._running.setdefault(source, threading.Lock())
+        if not running.acquire(blocking=False):
+            if source in self._first_running or source in self._not_run_yet:
+                # a run at (re)start, begun mid-interval, overlaps one on a boundary: expected
+                log.info("cycle skipped: the one at (re)start overlaps it",
+                         extra=fields(source=source))  # fmt: skip
+            else:
+                log.warning("cycle skipped: the last one still runs (longer than the interval)",
+                            extra=fields(source=source))  # fmt: skip
+            return
+        try:
+            if source in self._not_run_yet:
+                self._not_run_yet.discard(source)
+                self._first_running.add(source)
+            self._collect(source)
+        finally:
+            self._first_running.discard(source)
+            running.release()
+
+    def _collect(self, source: str) -> None:
         now = time.time()
         slot = aligned_time_ns(now, self.config.sources[source].interval_seconds)
         if self._last_slot.get(source) == slot:
@@ -110,6 +135,7 @@ class Daemon:
 
         for job in self.scheduler.get_jobs():
             job.remove()
+        self._not_run_yet = {name for name, source in self.config.sources.items() if source.enabled}
         for name, source in self.config.sources.items():
             if not source.enabled:
                 continue
@@ -120,6 +146,7 @@ class Daemon:
                 id=f"collect:{name}",
                 name=f"collect {name}",
                 next_run_time=_now(),
+                max_instances=2,  # the second is turned away by collect(), which says why
                 misfire_grace_time=max(1, int(source.interval_seconds)),
             )
         self.scheduler.add_job(
