@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-REFERENCE = Path("/work/shared/reference")
+from tests.reference import REFERENCE
+
 DATA = Path(__file__).parent / "data" / "collectors"
 
 

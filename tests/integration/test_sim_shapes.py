@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from clusterwatch.sim import Cluster
+from tests.reference import REFERENCE
 from tests.shapes import assert_shape
 
 pytestmark = pytest.mark.integration
 
-REFERENCE = Path("/work/shared/reference")
 
 # (base: "master" | "standby" | "agent" | "marathon" | "consul" | "chronos" | "cadvisor",
 #  path, schema)

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from clusterwatch.checks import keepalived, keepalived_data
+from tests.reference import REFERENCE
 
-REFERENCE = Path("/work/shared/reference/keepalived")
+KEEPALIVED = REFERENCE / "keepalived"
 
 # Our own dump, shaped after 2.2: sections before and after the topology, a FAULT instance,
 # an IPv6 address, and a scripts section whose "State = idle" is not an instance state.
@@ -76,7 +77,7 @@ def instances(text: str) -> dict[str, keepalived_data.VrrpInstance]:
 def test_reference_dumps_parse(
     name: str, expected: dict[str, tuple[str, list[str], list[str], str]]
 ) -> None:
-    path = REFERENCE / name
+    path = KEEPALIVED / name
     if not path.exists():
         pytest.skip("reference data not available")
     found = {

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +11,8 @@ from clusterwatch.core.config_schema import ClusterConfig, HttpConfig, SourceCon
 from clusterwatch.core.http import Http
 from clusterwatch.sim import cadvisor as sim
 from tests.httpserver import Reply, serve
+from tests.reference import REFERENCE
 
-REF = Path("/work/shared/reference")
 NOW = 1_715_000_000_000_000_000
 TAGS = {"cluster": "t1"}
 T0 = NOW - 20_000_000_000
@@ -95,7 +94,7 @@ def test_counter_going_back_gives_no_rate() -> None:
 
 
 def test_reference_k8s_subcontainers() -> None:
-    path = REF / "cadvisor/dd-agent_api_v1.3_subcontainers_k8s1.2.json"
+    path = REFERENCE / "cadvisor/dd-agent_api_v1.3_subcontainers_k8s1.2.json"
     if not path.exists():
         pytest.skip("reference not available")
     points = points_of(json.loads(path.read_text()))

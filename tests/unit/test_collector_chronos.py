@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,8 @@ from clusterwatch.core.config_schema import ClusterConfig, HttpConfig, SourceCon
 from clusterwatch.core.http import Http
 from clusterwatch.sim import chronos as sim
 from tests.httpserver import Reply, serve
+from tests.reference import REFERENCE
 
-REF = Path("/work/shared/reference")
 NOW = 1_715_000_000_000_000_000  # 2024-05-06T12:53:20Z
 TAGS = {"cluster": "t1"}
 START = datetime(2024, 5, 1, tzinfo=UTC)
@@ -40,7 +39,7 @@ def test_job_counts_and_ages() -> None:
 
 
 def test_reference_docs_job() -> None:
-    path = REF / "chronos/docs_sample_job.json"
+    path = REFERENCE / "chronos/docs_sample_job.json"
     if not path.exists():
         pytest.skip("reference not available")
     [point] = chronos.map_jobs([json.loads(path.read_text())], {}, TAGS, NOW)

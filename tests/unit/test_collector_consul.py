@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,8 @@ from clusterwatch.core.config_schema import ClusterConfig, HttpConfig, SourceCon
 from clusterwatch.core.http import Http
 from clusterwatch.sim import consul as sim
 from tests.httpserver import Reply, serve
+from tests.reference import REFERENCE
 
-REF = Path("/work/shared/reference")
 NOW = 1_715_000_000_000_000_000
 TAGS = {"cluster": "t1"}
 
@@ -47,7 +46,7 @@ def test_no_leader_is_reported_not_an_error() -> None:
 
 
 def test_reference_docs_samples() -> None:
-    paths = [REF / "consul" / n for n in ("docs_v1_status_leader.json",
+    paths = [REFERENCE / "consul" / n for n in ("docs_v1_status_leader.json",
                                           "docs_v1_status_peers.json",
                                           "docs_v1_health_state_passing.json")]
     if not all(p.exists() for p in paths):

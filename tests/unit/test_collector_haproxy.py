@@ -12,8 +12,8 @@ from clusterwatch.core.haproxy_stats import parse_csv
 from clusterwatch.core.http import Http
 from clusterwatch.core.point import Point
 from tests.httpserver import Reply, serve
+from tests.reference import REFERENCE
 
-REF = Path("/work/shared/reference")
 DATA = Path(__file__).parents[1] / "data" / "collectors"
 NOW = 1_715_000_000_000_000_000
 TAGS = {"cluster": "t1"}
@@ -76,7 +76,7 @@ def test_server_name_forms() -> None:
      "riemann-tools_show_stat_2.2_99cols.csv"],
 )
 def test_reference_stats(name: str) -> None:
-    path = REF / "haproxy" / name
+    path = REFERENCE / "haproxy" / name
     if not path.exists():
         pytest.skip("reference not available")
     text = path.read_text()
@@ -87,7 +87,7 @@ def test_reference_stats(name: str) -> None:
 
 
 def test_reference_marathon_lb_listener_in_maint_is_down_and_not_joined() -> None:
-    path = REF / "haproxy/marathon-lb_haproxy_stats_1.5.csv"
+    path = REFERENCE / "haproxy/marathon-lb_haproxy_stats_1.5.csv"
     if not path.exists():
         pytest.skip("reference not available")
     rows = mapped(path.read_text(), {("10.0.6.25", 16916): WEB_TASK})

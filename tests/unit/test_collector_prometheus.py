@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,8 @@ from clusterwatch.core.config_schema import ClusterConfig, HttpConfig, SourceCon
 from clusterwatch.core.http import Http
 from clusterwatch.sim import appmetrics as sim
 from tests.httpserver import Reply, serve
+from tests.reference import REFERENCE
 
-REF = Path("/work/shared/reference")
 NOW = 1_715_000_000_000_000_000
 TAGS = {"cluster": "t1"}
 TARGET = prometheus.Target("http://10.1.0.11:31005/metrics", "/web/portal", "agent1")
@@ -51,7 +50,7 @@ def test_field_limit_cuts_and_counts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_reference_consul_prometheus_text() -> None:
-    path = REF / "consul/netdata_v1.13.2_server_agent_metrics_prometheus.txt"
+    path = REFERENCE / "consul/netdata_v1.13.2_server_agent_metrics_prometheus.txt"
     if not path.exists():
         pytest.skip("reference not available")
     points, cut = prometheus.map_exposition(path.read_text(), TARGET, TAGS, NOW)

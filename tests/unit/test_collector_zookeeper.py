@@ -9,8 +9,8 @@ from clusterwatch.core import zk4lw
 from clusterwatch.core.collect import CollectContext
 from clusterwatch.core.config_schema import ClusterConfig, HttpConfig, SourceConfig
 from clusterwatch.core.http import Http
+from tests.reference import REFERENCE
 
-REF = Path("/work/shared/reference")
 DATA = Path(__file__).parents[1] / "data" / "collectors"
 NOW = 1_715_000_000_000_000_000
 TAGS = {"cluster": "t1"}
@@ -34,7 +34,7 @@ def test_leader_mntr() -> None:
      ("netdata_mntr.txt", None)],
 )
 def test_reference_mntr(name: str, state: str | None) -> None:
-    path = REF / "zookeeper" / name
+    path = REFERENCE / "zookeeper" / name
     if not path.exists():
         pytest.skip("reference not available")
     point = zookeeper.map_status(zk4lw.parse_mntr(path.read_text()), "zk", 2181, TAGS, NOW)

@@ -9,11 +9,12 @@ import pytest
 
 from clusterwatch.core import haproxy_stats
 from clusterwatch.core.errors import FetchError
+from tests.reference import REFERENCE
 from tests.unit.check_fakes import closed_port, hang, http, reply, send_http, serving
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-REFERENCE = Path("/work/shared/reference/haproxy")
-REFERENCE_CSVS = sorted(REFERENCE.glob("*.csv")) if REFERENCE.exists() else []
+HAPROXY = REFERENCE / "haproxy"
+REFERENCE_CSVS = sorted(HAPROXY.glob("*.csv")) if HAPROXY.exists() else []
 
 
 def rows_of(name: str) -> list[haproxy_stats.StatRow]:
@@ -35,7 +36,7 @@ def test_every_reference_csv_parses(path: Path) -> None:
 
 
 def test_reference_marathon_lb_csv_has_maint_servers() -> None:
-    path = REFERENCE / "marathon-lb_haproxy_stats_1.5.csv"
+    path = HAPROXY / "marathon-lb_haproxy_stats_1.5.csv"
     if not path.exists():
         pytest.skip("reference data not available")
     rows = haproxy_stats.parse_csv(path.read_text())

@@ -13,14 +13,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.reference import REFERENCE
 from tests.shapes import assert_shape, schema_names, shape_errors
-
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 
 
 def _same(body: Any) -> Any:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 
 from clusterwatch.sim.engine import SimConfig, Simulation
 from clusterwatch.sim.mesos_metrics import agent_snapshot, master_snapshot
 from clusterwatch.sim.ratelimit import RateLimiter
-
-REFERENCE = Path("/work/shared/reference")
+from tests.reference import REFERENCE
 
 
 def make() -> Simulation:

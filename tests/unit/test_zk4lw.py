@@ -8,10 +8,11 @@ import pytest
 
 from clusterwatch.core import zk4lw
 from clusterwatch.core.errors import FetchError
+from tests.reference import REFERENCE
 from tests.unit.check_fakes import closed_port, four_letter, hang, reply, serving
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-REFERENCE = Path("/work/shared/reference/zookeeper")
+ZOOKEEPER = REFERENCE / "zookeeper"
 
 
 def read(name: str) -> str:
@@ -58,7 +59,7 @@ def test_srvr_gives_mode_and_latency_triple() -> None:
     ],
 )
 def test_reference_mntr_replies_parse(name: str, state: str) -> None:
-    path = REFERENCE / name
+    path = ZOOKEEPER / name
     if not path.exists():
         pytest.skip("reference data not available")
     status = zk4lw.parse_mntr(path.read_text())
@@ -68,7 +69,7 @@ def test_reference_mntr_replies_parse(name: str, state: str) -> None:
 
 
 def test_reference_srvr_reply_parses() -> None:
-    path = REFERENCE / "beats_srvr_3.5.5_standalone.txt"
+    path = ZOOKEEPER / "beats_srvr_3.5.5_standalone.txt"
     if not path.exists():
         pytest.skip("reference data not available")
     status = zk4lw.parse_srvr(path.read_text())
