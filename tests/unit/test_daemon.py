@@ -186,7 +186,7 @@ def test_a_run_that_finds_the_last_still_running_is_skipped_and_said(
     path = make_config(tmp_path, interval=0.1)
     path.write_text(path.read_text().replace("[sources.fake]", "[sources.slow]"))
     daemon = Daemon(load_config(path), path)
-    daemon._not_run_yet = {"slow"}  # as schedule() leaves it
+    daemon._at_start = {"slow"}  # as schedule() leaves it
     caplog.set_level("INFO", logger="clusterwatch.scheduler.daemon")
 
     def overlapped() -> list[tuple[str, str]]:

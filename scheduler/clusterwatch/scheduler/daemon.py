@@ -61,8 +61,7 @@ class Daemon:
         self._reload = threading.Event()
         self._last_slot: dict[str, int] = {}  # source -> the interval its last cycle ran for
         self._running: dict[str, threading.Lock] = {}  # source -> held while a cycle runs
-        self._not_run_yet: set[str] = set()  # sources not run since they were scheduled
-        self._first_running: set[str] = set()  # sources whose run at start still runs
+        self._at_start: set[str] = set()  # sources whose run at (re)start has not ended
         self.cycles = 0
 
     # -- jobs --------------------------------------------------------------------------
@@ -72,7 +71,7 @@ class Daemon:
         lets a second run start, to be turned away here and said at the right level)."""
         running = self._running.setdefault(source, threading.Lock())
         if not running.acquire(blocking=False):
-            if source in self._first_running or source in self._not_run_yet:
+            if source in self._at_start:
                 # a run at (re)start, begun mid-interval, overlaps one on a boundary: expected
                 log.info("cycle skipped: the one at (re)start overlaps it",
                          extra=fields(source=source))  # fmt: skip
@@ -81,12 +80,9 @@ class Daemon:
                             extra=fields(source=source))  # fmt: skip
             return
         try:
-            if source in self._not_run_yet:
-                self._not_run_yet.discard(source)
-                self._first_running.add(source)
             self._collect(source)
         finally:
-            self._first_running.discard(source)
+            self._at_start.discard(source)
             running.release()
 
     def _collect(self, source: str) -> None:
@@ -135,7 +131,7 @@ class Daemon:
 
         for job in self.scheduler.get_jobs():
             job.remove()
-        self._not_run_yet = {name for name, source in self.config.sources.items() if source.enabled}
+        self._at_start = {name for name, source in self.config.sources.items() if source.enabled}
         for name, source in self.config.sources.items():
             if not source.enabled:
                 continue
