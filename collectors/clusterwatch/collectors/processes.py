@@ -53,6 +53,7 @@ AGENTS_PER_PROCESS = 2500  # below this, a worker process costs more than it sav
 FLUSH_POINTS = 5000  # a worker sends its records every this many points
 GC_THRESHOLD = 20_000  # allocations between young collections in a worker (Python: 700)
 WAIT_WORTH_SAYING = 1.0  # seconds waited for the cores before the log says so
+CPUS = len(os.sched_getaffinity(0))  # the cores this process may run on
 PRELOAD = ["clusterwatch.collectors.cadvisor", "clusterwatch.collectors.mesos_agent"]
 
 _context: ForkServerContext | None = None
@@ -81,7 +82,7 @@ class _Slots:
             self._changed.notify_all()
 
 
-_slots = _Slots(len(os.sched_getaffinity(0)))
+_slots = _Slots(CPUS)
 
 
 def process_count(ctx: CollectContext, items: int) -> int:
@@ -90,7 +91,7 @@ def process_count(ctx: CollectContext, items: int) -> int:
         return 1  # nowhere to send encoded lines: map here
     wanted = ctx.config.processes
     if wanted <= 0:
-        wanted = min(len(os.sched_getaffinity(0)), items // AGENTS_PER_PROCESS)
+        wanted = min(CPUS, items // AGENTS_PER_PROCESS)
     return max(1, min(wanted, items))
 
 
