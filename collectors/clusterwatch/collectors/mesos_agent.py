@@ -32,7 +32,12 @@ from clusterwatch.collectors.common import (
     mesos_resources,
 )
 from clusterwatch.collectors.discovery import INACTIVE, agent_url, find_leader, owned_agents
-from clusterwatch.collectors.master_summary import SUMMARY, Summary, leader_agents
+from clusterwatch.collectors.master_summary import (
+    SUMMARY,
+    Summary,
+    leader_agents,
+    leader_frameworks,
+)
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
 from clusterwatch.core.http_async import AsyncHttp
 from clusterwatch.core.metric_table import (
@@ -213,10 +218,9 @@ def agents_and_frameworks(
     ``/master/frameworks`` when the master has none (a failure reading the frameworks is
     recorded in ``result`` and the names are None)."""
     summary, agents = leader_agents(ctx, leader)
-    if summary.frameworks_doc is not None:
-        return summary, agents, framework_names(summary.frameworks_doc)
-    url = join(leader, "/master/frameworks")
-    return summary, agents, guarded(result, url, lambda: framework_names(ctx.http.get_json(url)))
+    url = join(leader, "/master/frameworks")  # (read only when the summary has none)
+    names = guarded(result, url, lambda: framework_names(leader_frameworks(ctx, leader, summary)))
+    return summary, agents, names
 
 
 def collect(ctx: CollectContext) -> CollectResult:

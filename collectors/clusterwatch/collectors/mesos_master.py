@@ -35,7 +35,7 @@ from clusterwatch.collectors.common import (
     mesos_resources,
 )
 from clusterwatch.collectors.discovery import Masters, find_masters
-from clusterwatch.collectors.master_summary import SUMMARY, leader_summary
+from clusterwatch.collectors.master_summary import SUMMARY, leader_frameworks
 from clusterwatch.core.collect import CollectContext, CollectResult, TargetError
 from clusterwatch.core.errors import FetchError
 from clusterwatch.core.metric_table import COUNTER, FLAG, GAUGE, TEXT, MetricTable
@@ -241,18 +241,8 @@ def collect(ctx: CollectContext) -> CollectResult:
         frameworks = guarded(
             result,
             target,
-            lambda: map_frameworks(frameworks_doc(ctx, leader), ctx.base_tags, ctx.time_ns),
+            lambda: map_frameworks(leader_frameworks(ctx, leader), ctx.base_tags, ctx.time_ns),
         )
         result.points.extend(frameworks or [])
     return result
 
-
-def frameworks_doc(ctx: CollectContext, leader: str) -> Any:
-    """The frameworks of the leader's ``/master/state-summary`` (without their tasks, which
-    ``/master/frameworks`` lists one by one: 150 MB on a 10,000-agent cluster; read once per
-    cycle for every source, see ``master_summary``), or ``/master/frameworks`` from a master
-    without it."""
-    summary = leader_summary(ctx, leader)
-    if summary.frameworks_doc is not None:
-        return summary.frameworks_doc
-    return ctx.http.get_json(join(leader, "/master/frameworks"))
